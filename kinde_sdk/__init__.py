@@ -50,7 +50,25 @@ _LAZY = {
     "TokenError": "errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "GrantType",
+    "KindeAPIError",
+    "KindeApiClient",
+    "KindeConfigurationError",
+    "KindeConnectionError",
+    "KindeError",
+    "KindeTimeoutError",
+    "ManagementClient",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TokenError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -43,11 +43,13 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**n)]."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2**retry_number))
+        ceiling = min(self.backoff_max, self.backoff_base * (2.0**retry_number))
         return ceiling * rand()
 
 
-def parse_retry_after(headers: Mapping[str, str], now: Optional[datetime] = None) -> Optional[float]:
+def parse_retry_after(
+    headers: Mapping[str, str], now: Optional[datetime] = None
+) -> Optional[float]:
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
     value = headers.get("Retry-After") or headers.get("retry-after")
     if not value:

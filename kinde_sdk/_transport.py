@@ -30,7 +30,13 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from ._retry import RetryPolicy, error_is_retryable, next_delay, parse_retry_after, status_is_retryable
+from ._retry import (
+    RetryPolicy,
+    error_is_retryable,
+    next_delay,
+    parse_retry_after,
+    status_is_retryable,
+)
 from ._version import __version__
 from .errors import KindeConnectionError, KindeTimeoutError
 
@@ -158,9 +164,13 @@ class Transport:
                     f"{method} {safe_url} exceeded its total deadline of {policy.deadline:g}s",
                     url=safe_url,
                 )
-            attempt_timeout = urllib3.Timeout(connect=min(connect, remaining), read=min(read, remaining))
+            attempt_timeout = urllib3.Timeout(
+                connect=min(connect, remaining), read=min(read, remaining)
+            )
             try:
-                raw = self._send(method, url, send_headers, body, fields, encode_multipart, attempt_timeout)
+                raw = self._send(
+                    method, url, send_headers, body, fields, encode_multipart, attempt_timeout
+                )
             except HTTPError as exc:
                 sent = not isinstance(exc, (ConnectTimeoutError, NewConnectionError))
                 error = self._connection_error(exc, method, safe_url)
@@ -207,7 +217,9 @@ class Transport:
                 if delay is None:
                     return response
             retry_number += 1
-            logger.debug("retrying %s %s in %.2fs (retry %d)", method, safe_url, delay, retry_number)
+            logger.debug(
+                "retrying %s %s in %.2fs (retry %d)", method, safe_url, delay, retry_number
+            )
             self._sleep(delay)
 
     def _send(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_DIR = ROOT / "openapi"
@@ -82,5 +82,3 @@ def load_edits(path: Path) -> list[TextEdit]:
         TextEdit(target=e["target"], find=e["find"], replace=e["replace"], why=e["why"])
         for e in data.get("edit", [])
     ]
-
-

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _build import GENERATED_PACKAGE, ROOT, BuildError  # noqa: E402
-from generate import generate  # noqa: E402
+from _build import GENERATED_PACKAGE, ROOT, BuildError
+from generate import generate
 
 MAX_DIFF_LINES = 12
 
@@ -38,7 +38,11 @@ def compare(committed: Path, fresh: Path) -> list[str]:
             continue
         old = (committed / rel).read_text(encoding="utf-8").splitlines()
         new = (fresh / rel).read_text(encoding="utf-8").splitlines()
-        diff = list(difflib.unified_diff(old, new, f"committed/{rel}", f"regenerated/{rel}", n=1, lineterm=""))
+        diff = list(
+            difflib.unified_diff(
+                old, new, f"committed/{rel}", f"regenerated/{rel}", n=1, lineterm=""
+            )
+        )
         report.append(f"  changed: {rel}")
         report += [f"      {line}" for line in diff[:MAX_DIFF_LINES]]
         if len(diff) > MAX_DIFF_LINES:
@@ -57,7 +61,10 @@ def main() -> int:
             return 1
         report = compare(committed, fresh)
     if report:
-        print(f"{GENERATED_PACKAGE}/ is not what the spec, generator-config.yaml and templates produce:")
+        print(
+            f"{GENERATED_PACKAGE}/ differs from what the spec, generator-config.yaml "
+            "and the templates produce:"
+        )
         print("\n".join(report))
         print("Never edit generated code by hand: change the inputs, then run `make generate`.")
         return 1

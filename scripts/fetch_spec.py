@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _build import (  # noqa: E402
+from _build import (
     SHARED_SPEC,
     SPEC_PATH,
     BuildError,
@@ -73,7 +73,9 @@ def fetch_spec(source: str | None = None, *, update: bool = False, dest: Path = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="source", help="local path or URL of the spec")
-    parser.add_argument("--update", action="store_true", help="accept a new hash and rewrite the lock")
+    parser.add_argument(
+        "--update", action="store_true", help="accept a new hash and rewrite the lock"
+    )
     args = parser.parse_args(argv)
     try:
         path = fetch_spec(args.source, update=args.update)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _build import (  # noqa: E402
+from _build import (
     GENERATED_PACKAGE,
     OPENAPI_DIR,
     PATCHED_SPEC_PATH,
@@ -30,7 +30,7 @@ from _build import (  # noqa: E402
     atomic_write,
     load_edits,
 )
-from fetch_spec import fetch_spec  # noqa: E402
+from fetch_spec import fetch_spec
 
 
 def patch_spec(source: Path, dest: Path = PATCHED_SPEC_PATH) -> Path:

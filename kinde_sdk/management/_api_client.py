@@ -23,7 +23,7 @@ from .._transport import Response, TimeoutArg, Transport
 from ..errors import api_error_from_response
 
 
-class TransportApiClient(ApiClient):  # type: ignore[misc]
+class TransportApiClient(ApiClient):
     def __init__(
         self,
         *,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from kinde_sdk_generated._kinde_model import KindeModel
 from pydantic import Field
+
+from kinde_sdk_generated._kinde_model import KindeModel
 
 # The README's names for flag types, and the spec's.
 FLAG_TYPES = {

@@ -8,14 +8,11 @@ and flags fill fields the API requires on update, and flags are addressed by key
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
+
+from ._sub_apis import SubApis
 
 if TYPE_CHECKING:
-    from kinde_sdk_generated.api.environments_api import EnvironmentsApi
-    from kinde_sdk_generated.api.feature_flags_api import FeatureFlagsApi
-    from kinde_sdk_generated.api.organizations_api import OrganizationsApi
-    from kinde_sdk_generated.api.roles_api import RolesApi
-    from kinde_sdk_generated.api.users_api import UsersApi
     from kinde_sdk_generated.models.create_organization_response_organization import (
         CreateOrganizationResponseOrganization,
     )
@@ -37,15 +34,8 @@ if TYPE_CHECKING:
 DEFAULT_ALLOW_OVERRIDE_LEVEL = "env"
 
 
-class SeedMethods:
+class SeedMethods(SubApis):
     """Mixin for :class:`~kinde_sdk.management.ManagementClient`."""
-
-    if TYPE_CHECKING:
-        users: UsersApi
-        organizations: OrganizationsApi
-        roles: RolesApi
-        feature_flags: FeatureFlagsApi
-        environments: EnvironmentsApi
 
     # -- users ---------------------------------------------------------------------------
 
@@ -100,7 +90,9 @@ class SeedMethods:
         request = UpdateUserRequest(given_name=first_name, family_name=last_name, **fields)
         return self.users.update_user(id=user_id, update_user_request=request)
 
-    def delete_user(self, user_id: str, *, is_delete_profile: Optional[bool] = None) -> SuccessResponse:
+    def delete_user(
+        self, user_id: str, *, is_delete_profile: Optional[bool] = None
+    ) -> SuccessResponse:
         return self.users.delete_user(id=user_id, is_delete_profile=is_delete_profile)
 
     # -- organizations -------------------------------------------------------------------
@@ -113,7 +105,9 @@ class SeedMethods:
     def get_organization(self, org_code: str, **options: Any) -> GetOrganizationResponse:
         return self.organizations.get_organization(code=org_code, **options)
 
-    def create_organization(self, name: str, **fields: Any) -> CreateOrganizationResponseOrganization:
+    def create_organization(
+        self, name: str, **fields: Any
+    ) -> CreateOrganizationResponseOrganization:
         """Create an organization; the result's ``code`` is the new organization's code
         (the API's envelope also has a ``code``, its status, which is not returned)."""
         from kinde_sdk_generated.models.create_organization_request import (
@@ -122,7 +116,7 @@ class SeedMethods:
 
         request = CreateOrganizationRequest(name=name, **fields)
         response = self.organizations.create_organization(create_organization_request=request)
-        return _created(response, "organization")
+        return cast("CreateOrganizationResponseOrganization", _created(response, "organization"))
 
     def update_organization(
         self, org_code: str, name: Optional[str] = None, **fields: Any
@@ -158,7 +152,8 @@ class SeedMethods:
         from kinde_sdk_generated.models.create_role_request import CreateRoleRequest
 
         request = CreateRoleRequest(name=name, description=description, key=key, **fields)
-        return _created(self.roles.create_role(create_role_request=request), "role")
+        response = self.roles.create_role(create_role_request=request)
+        return cast("CreateRolesResponseRole", _created(response, "role"))
 
     def update_role(
         self,
@@ -176,6 +171,10 @@ class SeedMethods:
             current = self.get_role(role_id).role
             name = name if name is not None else getattr(current, "name", None)
             key = key if key is not None else getattr(current, "key", None)
+        if name is None or key is None:
+            from ..errors import KindeConfigurationError
+
+            raise KindeConfigurationError(f"role {role_id!r} has no name or key to keep: pass both")
         request = UpdateRolesRequest(name=name, description=description, key=key, **fields)
         return self.roles.update_roles(role_id=role_id, update_roles_request=request)
 

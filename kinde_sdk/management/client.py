@@ -12,7 +12,6 @@ from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._transport import TimeoutArg, Transport
 from ._seed_methods import SeedMethods
-from ._sub_apis import SubApis
 from .pagination import paginate
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ AUDIENCE_ENV = ("KINDE_MANAGEMENT_AUDIENCE",)
 TOKEN_PATH = "/oauth2/token"
 
 
-class ManagementClient(SubApis, SeedMethods):
+class ManagementClient(SeedMethods):
     """A client for the Kinde Management API.
 
     Every generated API is an attribute (``client.users``, ``client.organizations``,
@@ -110,7 +109,9 @@ class ManagementClient(SubApis, SeedMethods):
                     self._api_client = TransportApiClient(
                         origin=self.origin, transport=self._transport, tokens=self._tokens
                     )
-                cls = getattr(importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name)
+                cls = getattr(
+                    importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name
+                )
                 api = cls(self._api_client)
                 self._apis[module] = api
         return api

@@ -31,7 +31,9 @@ def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float, logs: 
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on port {port} within {timeout}s:\n" + "\n".join(logs))
+    raise RuntimeError(
+        f"server did not listen on port {port} within {timeout}s:\n" + "\n".join(logs)
+    )
 
 
 class ServerProcess:
