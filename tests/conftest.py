@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite: local servers, started by the tests themselves."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from kinde_sdk.management import ManagementClient
+from tests.servers._process import ServerProcess
+from tests.servers.front import FrontServer
+from tests.servers.prism import start_prism
+
+
+@pytest.fixture(scope="session")
+def prism() -> Iterator[ServerProcess]:
+    """Prism serving the Management API spec (with openapi/spec-fixes.toml applied)."""
+    server = start_prism()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kinde_front(prism: ServerProcess) -> Iterator[FrontServer]:
+    """One loopback origin that issues M2M tokens and forwards /api/ to Prism."""
+    front = FrontServer(
+        upstream=prism.url,
+        client_id="test-m2m-client",
+        client_secret=secrets.token_urlsafe(16),
+    )
+    front.start()
+    yield front
+    front.stop()
+
+
+@pytest.fixture
+def kinde_domain(kinde_front: FrontServer, prism: ServerProcess) -> Iterator[FrontServer]:
+    """The front, checked after each test: a request that broke the spec fails the test
+    with Prism's reason (Prism itself answers such requests with the spec's 400 example)."""
+    before = len(kinde_front.state.violations)
+    log_mark = len(prism.logs)
+    yield kinde_front
+    new = kinde_front.state.violations[before:]
+    if new:
+        recent = [line for line in list(prism.logs)[log_mark:] if "VALIDATOR" in line]
+        pytest.fail(
+            "requests broke the Management API spec:\n  "
+            + "\n  ".join(new)
+            + "\nPrism's log:\n  "
+            + "\n  ".join(recent[-20:])
+        )
+
+
+@pytest.fixture
+def management(kinde_domain: FrontServer) -> Iterator[ManagementClient]:
+    client = ManagementClient(
+        kinde_domain.url,
+        kinde_domain.state.client_id,
+        kinde_domain.state.client_secret,
+        max_retries=0,
+    )
+    yield client
+    client.close()

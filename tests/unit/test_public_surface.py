@@ -1,0 +1,74 @@
+"""The public surface: exported names, one typed attribute per generated API, lazy imports."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import subprocess
+import sys
+
+import kinde_sdk
+import kinde_sdk_generated.api as generated_api
+from kinde_sdk.management import ManagementClient
+from kinde_sdk.management._sub_apis import SubApis
+
+
+def test_every_exported_name_resolves() -> None:
+    for name in kinde_sdk.__all__:
+        assert getattr(kinde_sdk, name) is not None, name
+    assert sorted(kinde_sdk.__all__) == kinde_sdk.__all__
+
+
+def test_every_generated_api_class_has_a_client_attribute() -> None:
+    modules = [
+        m.name for m in pkgutil.iter_modules(generated_api.__path__) if m.name.endswith("_api")
+    ]
+    assert len(modules) >= 27
+    client = ManagementClient("https://acme.kinde.com", "id", "secret")
+    for module in modules:
+        attribute = module[: -len("_api")]
+        assert isinstance(inspect.getattr_static(SubApis, attribute), property), attribute
+        classes = [
+            obj
+            for obj in vars(importlib.import_module(f"kinde_sdk_generated.api.{module}")).values()
+            if inspect.isclass(obj) and obj.__module__.endswith(module)
+        ]
+        api = getattr(client, attribute)
+        assert type(api) in classes
+        assert getattr(client, attribute) is api  # created once
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_importing_the_client_imports_no_generated_api_or_model() -> None:
+    loaded = _modules_after("from kinde_sdk.management import ManagementClient")
+    heavy = {
+        m
+        for m in loaded
+        if m.startswith(("kinde_sdk_generated.api.", "kinde_sdk_generated.models."))
+    }
+    assert heavy == set()
+
+
+def test_using_one_sub_api_imports_only_that_api_module() -> None:
+    loaded = _modules_after(
+        "from kinde_sdk.management import ManagementClient\n"
+        "ManagementClient('https://acme.kinde.com', 'id', 'secret').users"
+    )
+    apis = {m for m in loaded if m.startswith("kinde_sdk_generated.api.") and m.endswith("_api")}
+    assert apis == {"kinde_sdk_generated.api.users_api"}
+
+
+def test_import_kinde_sdk_is_lazy() -> None:
+    loaded = _modules_after("import kinde_sdk")
+    assert "kinde_sdk.management" not in loaded
+    assert "pydantic" not in loaded
