@@ -6,7 +6,6 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Callable, Optional
 
 # Statuses that say "try again later" without the request having had an effect.
@@ -59,6 +58,9 @@ def parse_retry_after(
         return max(0.0, float(value))
     except ValueError:
         pass
+    # HTTP-date form is rare; email.utils costs ~10 ms to import, so only then.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
