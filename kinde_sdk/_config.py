@@ -35,7 +35,16 @@ def normalize_domain(domain: str, *, setting: str = "domain") -> str:
         raise KindeConfigurationError(f"{setting} is empty")
     if "://" not in raw:
         raw = f"https://{raw}"
-    parts = urlsplit(raw)
+    # Credentials are refused before anything else, so that no message below can echo
+    # a password given as ``https://user:password@host``.
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        parts = None
+    if "@" in (parts.netloc if parts is not None else raw):
+        raise KindeConfigurationError(f"{setting} must not contain credentials")
+    if parts is None:
+        raise KindeConfigurationError(f"{setting} {domain!r} is not a valid URL")
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise KindeConfigurationError(f"{setting} must be an https URL, got scheme {scheme!r}")
@@ -46,8 +55,6 @@ def normalize_domain(domain: str, *, setting: str = "domain") -> str:
         raise KindeConfigurationError(f"{setting} {domain!r} is not a valid URL: {exc}") from None
     if not host:
         raise KindeConfigurationError(f"{setting} {domain!r} has no host name")
-    if parts.username or parts.password:
-        raise KindeConfigurationError(f"{setting} must not contain credentials")
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise KindeConfigurationError(
             f"{setting} {domain!r} must be a bare domain or origin, without path or query"

@@ -70,6 +70,8 @@ def url_for_log(url: str) -> str:
     """The URL without credentials or query string, safe for logs and error messages."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))

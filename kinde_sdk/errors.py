@@ -14,16 +14,27 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidIssuerError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "JWKSFetchError",
     "KindeAPIError",
     "KindeConfigurationError",
     "KindeConnectionError",
     "KindeError",
     "KindeTimeoutError",
+    "MalformedTokenError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "StorageError",
     "TokenError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "UnknownKeyError",
     "api_error_from_response",
 ]
 
@@ -46,6 +57,11 @@ class KindeConnectionError(KindeError):
 
 class KindeTimeoutError(KindeConnectionError):
     """A connect or read timeout, or the total deadline, was exceeded."""
+
+
+class StorageError(KindeError):
+    """A storage backend failed: unreadable or corrupt data, I/O or server errors, or a
+    value that cannot be stored. Messages name the key or location, never the value."""
 
 
 class TokenError(KindeError):
@@ -230,3 +246,61 @@ def api_error_from_response(
     if cls is None:
         cls = ServerError if status >= 500 else KindeAPIError
     return cls(*args, **kwargs)
+
+
+# --- Token verification -------------------------------------------------------------
+# A token that fails verification is the caller's problem (answer 401); keys that cannot
+# be fetched are the server's (answer 503). So JWKSFetchError is not an InvalidTokenError.
+
+
+class InvalidTokenError(KindeError):
+    """A JWT failed verification. Subclasses say why; messages never contain the token."""
+
+
+class MalformedTokenError(InvalidTokenError):
+    """The token is not a well-formed JWS/JWT (segments, base64url, JSON, claim types)."""
+
+
+class InvalidAlgorithmError(InvalidTokenError):
+    """The token's ``alg`` is not allowed (``none``, any ``HS*``, or not configured),
+    or does not match the algorithm of the key its ``kid`` names."""
+
+
+class InvalidSignatureError(InvalidTokenError):
+    """The signature does not match the token under the key its ``kid`` names."""
+
+
+class UnknownKeyError(InvalidTokenError):
+    """No key in the JWKS can verify the token: its ``kid`` is not there even after the
+    allowed refetch, or it has no ``kid`` and more than one key could apply."""
+
+
+class InvalidIssuerError(InvalidTokenError):
+    """The ``iss`` claim is missing or is not the expected issuer."""
+
+
+class InvalidAudienceError(InvalidTokenError):
+    """An audience is configured and the ``aud`` claim is missing or does not contain it."""
+
+
+class TokenExpiredError(InvalidTokenError):
+    """The ``exp`` claim is in the past (beyond the allowed leeway)."""
+
+
+class TokenNotYetValidError(InvalidTokenError):
+    """The ``nbf`` claim is in the future (beyond the allowed leeway)."""
+
+
+class JWKSFetchError(KindeError):
+    """The JSON Web Key Set could not be fetched or parsed, and no cached keys can stand in.
+
+    ``url`` is the JWKS URL (no query string), ``status`` the HTTP status when the server
+    answered.
+    """
+
+    def __init__(
+        self, message: str, *, url: Optional[str] = None, status: Optional[int] = None
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status

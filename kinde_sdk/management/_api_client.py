@@ -19,7 +19,7 @@ from kinde_sdk_generated.configuration import Configuration
 from kinde_sdk_generated.rest import RESTResponse
 
 from .._token_cache import ClientCredentialsTokenProvider
-from .._transport import Response, TimeoutArg, Transport
+from .._transport import USER_AGENT, Response, TimeoutArg, Transport
 from ..errors import api_error_from_response
 
 
@@ -32,6 +32,8 @@ class TransportApiClient(ApiClient):
         tokens: ClientCredentialsTokenProvider,
     ) -> None:
         super().__init__(Configuration(host=origin))
+        # The generated client would send its own User-Agent over the transport's.
+        self.user_agent = USER_AGENT
         self._transport = transport
         self._tokens = tokens
 
@@ -71,7 +73,8 @@ class TransportApiClient(ApiClient):
             # The token may have been revoked or rotated: one fresh token, one replay.
             self._tokens.invalidate(token)
             response = send(self._tokens.token())
-        if response.status >= 400:
+        if not 200 <= response.status <= 299:
+            # Redirects included: the generated client would raise its own ApiException.
             raise api_error_from_response(
                 response.status,
                 response.data,

@@ -1,0 +1,211 @@
+"""File storage: one JSON object in a file, for ``{"type": "local_storage"}``.
+
+The file holds tokens, so every choice here is about not losing or leaking them:
+
+* **Atomic writes.** Each change writes the whole object to a temporary file in the same
+  directory, fsyncs it and ``os.replace``-s it over the old one (then fsyncs the
+  directory). A crash at any point leaves either the old file or the new one, never a
+  truncated mix, and a failed write removes its temporary file.
+* **Private.** The temporary file is created with ``os.open(..., 0o600)`` (and chmod-ed
+  to 0600 against odd umasks), so the file that replaces the old one is 0600 too, even if
+  the old one was more open. A missing parent directory is created 0700.
+* **Concurrent writers.** A read-modify-write holds a thread lock (this process) and an
+  exclusive ``flock`` on a sibling ``<file>.lock`` (other processes, e.g. several
+  gunicorn workers). Readers need no lock: ``os.replace`` means they see a complete file.
+  The lock file is never deleted, because deleting a lock file races with its users.
+* **Corruption is loud.** A file that is not a JSON object raises
+  :class:`StorageCorruptedError` naming the file, on read and on write alike: the next
+  ``set`` must not "repair" it by overwriting whatever a person might still recover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Union
+
+from ._backend import StorageBackend, check_key, decode_value, encode_value
+from ._errors import StorageCorruptedError, StorageError
+
+__all__ = ["DEFAULT_PATH", "FileStorage"]
+
+DEFAULT_PATH = Path("~") / ".kinde" / "storage.json"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        # LK_LOCK retries for about ten seconds, then raises OSError.
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+
+    def _unlock_fd(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class FileStorage(StorageBackend):
+    """A JSON file on disk, safe across threads, processes and crashes.
+
+    ``path`` defaults to ``~/.kinde/storage.json``. Every instance reads the file on each
+    call, so instances in other processes (or after a restart) see each other's writes.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike[str], None] = None) -> None:
+        self._path = Path(os.fspath(path) if path is not None else DEFAULT_PATH).expanduser()
+        self._lock_path = self._path.with_name(self._path.name + ".lock")
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"FileStorage(path={str(self._path)!r})"
+
+    # -- public API ------------------------------------------------------------------
+
+    def get(self, key: str) -> Any:
+        check_key(key)
+        with self._lock:
+            data = self._read()
+        # Values came out of json.loads just now, so the caller owns this copy.
+        return data.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        check_key(key)
+        # Validate (and normalise, e.g. tuples to lists) before the file is touched.
+        stored = decode_value(encode_value(key, value))
+        with self._exclusive():
+            data = self._read()
+            data[key] = stored
+            self._write(data)
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with self._exclusive():
+            data = self._read()
+            if key in data:
+                del data[key]
+                self._write(data)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            data = self._read()
+        return sorted(k for k in data if k.startswith(prefix))
+
+    def delete_prefix(self, prefix: str) -> int:
+        with self._exclusive():
+            data = self._read()
+            doomed = [k for k in data if k.startswith(prefix)]
+            if doomed:
+                for k in doomed:
+                    del data[k]
+                self._write(data)
+        return len(doomed)
+
+    # -- internals -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the thread lock and the cross-process lock for a read-modify-write."""
+        with self._lock:
+            self._ensure_dir()
+            try:
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            except OSError as exc:
+                raise StorageError(
+                    f"could not open storage lock file {self._lock_path}: {exc.strerror}"
+                ) from exc
+            try:
+                _lock_fd(fd)
+                try:
+                    yield
+                finally:
+                    _unlock_fd(fd)
+            finally:
+                os.close(fd)
+
+    def _ensure_dir(self) -> None:
+        try:
+            self._path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"could not create storage directory {self._path.parent}: {exc.strerror}"
+            ) from exc
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise StorageError(f"could not read storage file {self._path}: {exc.strerror}") from exc
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            # exc.msg/lineno/colno describe the position, not the content.
+            detail = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            raise StorageCorruptedError(str(self._path), detail) from None
+        except ValueError:  # e.g. not UTF-8
+            raise StorageCorruptedError(str(self._path), "not UTF-8 JSON text") from None
+        if not isinstance(data, dict):
+            detail = f"expected a JSON object, found {type(data).__name__}"
+            raise StorageCorruptedError(str(self._path), detail)
+        return data
+
+    def _write(self, data: dict[str, Any]) -> None:
+        payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        tmp = self._path.with_name(f".{self._path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            fd = os.open(tmp, flags, FILE_MODE)
+            try:
+                with open(fd, "wb", closefd=True) as fh:
+                    if hasattr(os, "fchmod"):
+                        # The mode given to os.open is filtered by the umask; be exact.
+                        os.fchmod(fh.fileno(), FILE_MODE)
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self._path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise StorageError(
+                f"could not write storage file {self._path}: {exc.strerror or exc}"
+            ) from exc
+        self._fsync_dir()
+
+    def _fsync_dir(self) -> None:
+        """Make the rename itself durable (POSIX); best effort elsewhere."""
+        if sys.platform == "win32":  # pragma: no cover
+            return
+        try:
+            fd = os.open(self._path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)

@@ -1,0 +1,95 @@
+"""Device namespacing over one backend: the seed's key layout, as an explicit object.
+
+``NamespacedStorage`` is what an OAuth client holds. Two clients built with two
+instances never see each other's state, which the process-wide ``StorageManager`` alone
+could not offer. The key layout is the seed's:
+
+* ``user:...`` and ``global:...`` keys are stored as given, shared by every device
+  (and, for ``global:``, every user) on the same backend;
+* every other key ``k`` is stored as ``device:<device id>:k``, so the same user logged in
+  on two devices (two browsers, two CLI installs) never overwrites the other's tokens,
+  and ``clear_device_data()`` removes exactly this device's keys.
+
+The device id is random (``secrets``) unless given. Pass a fixed one to find a device's
+data again after a restart with a persistent backend (file or redis).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Optional
+
+from ...errors import KindeConfigurationError
+from ._backend import StorageBackend, check_key
+
+__all__ = ["DEVICE_PREFIX", "SHARED_PREFIXES", "NamespacedStorage", "new_device_id"]
+
+DEVICE_PREFIX = "device:"
+SHARED_PREFIXES = ("user:", "global:")
+
+
+def new_device_id() -> str:
+    """128 random bits, hex: unguessable, and safe in file, redis and session keys."""
+    return secrets.token_hex(16)
+
+
+def _check_device_id(device_id: object) -> str:
+    if not isinstance(device_id, str):
+        raise KindeConfigurationError(f"device_id must be a str, not {type(device_id).__name__}")
+    if not device_id or not device_id.strip():
+        raise KindeConfigurationError("device_id must not be empty")
+    if ":" in device_id:
+        # "a" and "a:b" would otherwise share the prefix "device:a:", and clearing
+        # device "a" would delete device "a:b"'s tokens.
+        raise KindeConfigurationError("device_id must not contain ':'")
+    return device_id
+
+
+class NamespacedStorage:
+    """The seed's storage API (get/set/delete, device id, clear_device_data) over one
+    backend, without any process-wide state."""
+
+    def __init__(self, backend: StorageBackend, *, device_id: Optional[str] = None) -> None:
+        if not isinstance(backend, StorageBackend):
+            raise KindeConfigurationError(
+                f"backend must be a StorageBackend, not {type(backend).__name__}"
+            )
+        self._backend = backend
+        self._device_id = new_device_id() if device_id is None else _check_device_id(device_id)
+
+    @property
+    def backend(self) -> StorageBackend:
+        return self._backend
+
+    def __repr__(self) -> str:
+        # The device id scopes tokens much like a session id does: not shown.
+        return f"NamespacedStorage(backend={self._backend!r})"
+
+    def get_device_id(self) -> str:
+        return self._device_id
+
+    def _device_prefix(self) -> str:
+        return f"{DEVICE_PREFIX}{self._device_id}:"
+
+    def storage_key(self, key: str) -> str:
+        """The backend key that ``key`` is stored under."""
+        check_key(key)
+        if key.startswith(SHARED_PREFIXES):
+            return key
+        return self._device_prefix() + key
+
+    def get(self, key: str) -> Any:
+        """The value stored under ``key``, or ``None``."""
+        return self._backend.get(self.storage_key(key))
+
+    def set(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value``; anything else raises
+        StorageSerializationError and stores nothing."""
+        self._backend.set(self.storage_key(key), value)
+
+    def delete(self, key: str) -> None:
+        self._backend.delete(self.storage_key(key))
+
+    def clear_device_data(self) -> None:
+        """Remove every key of this device (logout); ``user:``/``global:`` keys stay."""
+        self._backend.delete_prefix(self._device_prefix())
