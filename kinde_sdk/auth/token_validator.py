@@ -1,0 +1,230 @@
+"""Verify Kinde-issued JWTs (access tokens, ID tokens, webhook bodies) against the JWKS.
+
+One :class:`TokenValidator` per Kinde domain and audience, shared by all threads. The
+verification steps are pure (:mod:`kinde_sdk.auth._jwt_core`); the only I/O is the JWKS
+fetch (:mod:`kinde_sdk.auth._jwks`), so an async shell can reuse everything else.
+
+Cost model: a token seen for the first time costs one header parse, one dict lookup for
+the prepared key and one ``jwt.decode``; a token seen before is answered from a bounded
+LRU of verified tokens after re-checking ``exp``/``nbf`` against the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, Union
+from urllib.parse import urlsplit
+
+from jwt import PyJWK
+
+from .._config import is_loopback_host, normalize_domain
+from .._transport import Transport, default_transport
+from ..errors import InvalidTokenError, KindeConfigurationError, MalformedTokenError
+from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKS_PATH, JWKSCache
+from ._jwt_core import (
+    DEFAULT_ALGORITHMS,
+    ClaimsPolicy,
+    TokenHeader,
+    TokenInput,
+    check_algorithm,
+    check_claims,
+    check_times,
+    claims_from_verified_segment,
+    decode_unverified,
+    new_decoder,
+    normalize_audience,
+    parse_header,
+    token_bytes,
+    validate_algorithms,
+    verify_signature,
+)
+from ._token_lru import DEFAULT_MAX_CACHED_TOKENS, CacheInfo, VerifiedToken, VerifiedTokenCache
+
+__all__ = ["CacheInfo", "TokenValidator", "decode_token", "decode_token_unverified"]
+
+DEFAULT_LEEWAY = 30.0
+
+
+def _check_jwks_url(url: str) -> str:
+    """https, or plain http for loopback test servers only (as for the domain)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise KindeConfigurationError("jwks_url is not a valid URL") from None
+    if "@" in parts.netloc:
+        raise KindeConfigurationError("jwks_url must not contain credentials")
+    if not host:
+        raise KindeConfigurationError("jwks_url has no host name")
+    scheme = parts.scheme.lower()
+    if scheme == "https" or (scheme == "http" and is_loopback_host(host)):
+        return url
+    raise KindeConfigurationError(
+        "jwks_url must be an https URL (plain http is allowed only for loopback hosts)"
+    )
+
+
+def _seconds(value: float, setting: str, *, positive: bool = False) -> float:
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise KindeConfigurationError(f"{setting} must be a finite number of seconds {bound}")
+    return number
+
+
+class TokenValidator:
+    """Verifies JWTs signed by a Kinde domain's keys.
+
+    ``domain`` is the Kinde domain (``acme.kinde.com``, https assumed) or a custom domain.
+    ``audience``, when given, must appear in the token's ``aud`` claim (one value, or a
+    list of which any one must appear); when None, ``aud`` is not checked. ``issuer``
+    defaults to the domain's origin and ``jwks_url`` to ``{origin}/.well-known/jwks.json``.
+
+    ``algorithms`` is the allow-list; only asymmetric algorithms are accepted (``none``
+    and ``HS*`` raise KindeConfigurationError). ``leeway`` is the clock skew tolerated on
+    ``exp``/``nbf``. ``clock`` returns the current Unix time; tests inject their own.
+    ``max_cached_tokens`` bounds the verified-token cache (0 turns it off).
+
+    ``verify`` raises a subclass of :class:`kinde_sdk.errors.InvalidTokenError` for a bad
+    token and :class:`kinde_sdk.errors.JWKSFetchError` when no signing keys can be had.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        audience: Union[str, Iterable[str], None] = None,
+        *,
+        algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+        leeway: float = DEFAULT_LEEWAY,
+        jwks_cache_ttl: float = DEFAULT_JWKS_TTL,
+        jwks_cooldown: float = DEFAULT_JWKS_COOLDOWN,
+        issuer: Optional[str] = None,
+        jwks_url: Optional[str] = None,
+        transport: Optional[Transport] = None,
+        clock: Callable[[], float] = time.time,
+        max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+    ) -> None:
+        origin = normalize_domain(domain)
+        if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
+            raise KindeConfigurationError("issuer must be a non-empty string")
+        if isinstance(max_cached_tokens, bool) or not isinstance(max_cached_tokens, int):
+            raise KindeConfigurationError("max_cached_tokens must be an int")
+        if max_cached_tokens < 0:
+            raise KindeConfigurationError("max_cached_tokens must be >= 0")
+        self.issuer = issuer if issuer is not None else origin
+        self.audience = normalize_audience(audience)
+        self.algorithms = validate_algorithms(algorithms)
+        self.leeway = _seconds(leeway, "leeway")
+        self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
+        self._clock = clock
+        self._jwks = JWKSCache(
+            self.jwks_url,
+            algorithms=self.algorithms,
+            transport=transport or default_transport(),
+            clock=clock,
+            ttl=_seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True),
+            cooldown=_seconds(jwks_cooldown, "jwks_cooldown"),
+        )
+        self._decoder = new_decoder()
+        self._cache = VerifiedTokenCache(max_cached_tokens)
+        self._policy = ClaimsPolicy(issuer=self.issuer, audience=self.audience, leeway=self.leeway)
+        # Kinde webhook bodies are JWTs signed with the same keys but carry no audience
+        # and need not carry exp or iss: the signature by this domain's keys proves their
+        # origin. An iss that is present must still be this issuer.
+        self._webhook_policy = ClaimsPolicy(
+            issuer=self.issuer,
+            audience=None,
+            leeway=self.leeway,
+            require_exp=False,
+            issuer_required=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenValidator(issuer={self.issuer!r}, audience={self.audience!r}, "
+            f"algorithms={self.algorithms!r})"
+        )
+
+    def verify(self, token: TokenInput) -> dict[str, Any]:
+        """Verify ``token`` (signature, algorithm, ``iss``, ``aud``, ``exp``, ``nbf``) and
+        return its claims as a new dict the caller may keep and change."""
+        digest = hashlib.sha256(token_bytes(token)).digest()
+        entry = self._cache.get(digest)
+        if entry is not None:
+            claims = self._verify_cached(digest, entry)
+            if claims is not None:
+                return claims
+        header, key, claims, (exp, nbf) = self._verify_signed(token, self._policy)
+        self._cache.put(
+            digest, VerifiedToken(exp, nbf, header.kid, header.alg, key, header.payload_segment)
+        )
+        return claims
+
+    def _verify_signed(
+        self, token: TokenInput, policy: ClaimsPolicy
+    ) -> tuple[TokenHeader, PyJWK, dict[str, Any], tuple[Optional[float], Optional[float]]]:
+        """The one verification path: header, algorithm, key, signature, claims."""
+        header = parse_header(token)
+        check_algorithm(header.alg, self.algorithms)
+        key = self._jwks.get_key(header.kid, header.alg)
+        claims = verify_signature(self._decoder, token, key, self.algorithms)
+        times = check_claims(claims, policy, self._clock())
+        return header, key, claims, times
+
+    def _verify_cached(self, digest: bytes, entry: VerifiedToken) -> Optional[dict[str, Any]]:
+        """Claims from the cache, or None when the entry must be verified afresh."""
+        try:
+            check_times(entry.exp, entry.nbf, self._clock(), self.leeway)
+            # A key that left the JWKS (after a TTL refresh) stops vouching for the
+            # tokens it signed; the same key object means the same JWK.
+            key = self._jwks.get_key(entry.kid, entry.alg)
+        except InvalidTokenError:
+            self._cache.discard(digest)
+            raise
+        if key is not entry.key:
+            self._cache.discard(digest)
+            return None
+        return claims_from_verified_segment(entry.payload_segment)
+
+    def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
+        """Verify a Kinde webhook request body (a JWT) and return the event it carries.
+
+        The signature must verify with this domain's JWKS; ``iss``, when present, must
+        be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
+        """
+        if not isinstance(body, (str, bytes)):
+            raise MalformedTokenError(
+                f"a webhook body must be str or bytes, got {type(body).__name__}"
+            )
+        return self._verify_signed(body.strip(), self._webhook_policy)[2]
+
+    def refresh_keys(self) -> None:
+        """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
+        self._jwks.refresh()
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses, maximum and current size of the verified-token cache."""
+        return self._cache.info()
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (the JWKS stays cached)."""
+        self._cache.clear()
+
+
+def decode_token_unverified(token: TokenInput) -> dict[str, Any]:
+    """Return a JWT's claims WITHOUT VERIFYING ANYTHING: not the signature, issuer,
+    audience or expiry.
+
+    Anyone can craft a token that decodes. Use this only to inspect a token you already
+    trust (say, one you just received from Kinde's token endpoint over TLS), never to
+    authenticate a request; for that, use :meth:`TokenValidator.verify`.
+    Raises MalformedTokenError when the token does not decode.
+    """
+    return decode_unverified(token)
+
+
+decode_token = decode_token_unverified
+"""Alias of :func:`decode_token_unverified`: decodes WITHOUT verification."""
