@@ -15,6 +15,8 @@ from pydantic import Field
 
 from kinde_sdk_generated._kinde_model import KindeModel
 
+from ..errors import KindeConfigurationError
+
 # The README's names for flag types, and the spec's.
 FLAG_TYPES = {
     "boolean": "bool",
@@ -31,7 +33,9 @@ def spec_flag_type(value: str) -> str:
         return FLAG_TYPES[value.lower()]
     except (KeyError, AttributeError):
         allowed = ", ".join(sorted(FLAG_TYPES))
-        raise ValueError(f"unknown feature flag type {value!r}; use one of {allowed}") from None
+        raise KindeConfigurationError(
+            f"unknown feature flag type {value!r}; use one of {allowed}"
+        ) from None
 
 
 def flag_value_to_string(value: Any, flag_type: str) -> str:
@@ -41,12 +45,36 @@ def flag_value_to_string(value: Any, flag_type: str) -> str:
             return "true" if value else "false"
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower()
-        raise ValueError(f"a bool flag needs True or False, got {value!r}")
+        raise KindeConfigurationError(f"a bool flag needs True or False, got {value!r}")
     if flag_type == "int":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError(f"an int flag needs an integer, got {value!r}")
-        return str(int(value))
+            raise KindeConfigurationError(f"an int flag needs an integer, got {value!r}")
+        try:
+            return str(int(value))
+        except ValueError:
+            raise KindeConfigurationError(f"an int flag needs an integer, got {value!r}") from None
     return str(value)
+
+
+def flag_definition(
+    *,
+    key: str,
+    name: str,
+    description: Optional[str],
+    type: str,
+    default_value: Any,
+    allow_override_level: Optional[str],
+) -> dict[str, Any]:
+    """A flag's fields as the API takes them (spec type names, string default value)."""
+    flag_type = spec_flag_type(type)
+    return {
+        "key": key,
+        "name": name,
+        "description": description,
+        "type": flag_type,
+        "default_value": flag_value_to_string(default_value, flag_type),
+        "allow_override_level": allow_override_level,
+    }
 
 
 class FeatureFlag(KindeModel):
@@ -62,6 +90,16 @@ class FeatureFlag(KindeModel):
     allow_override_level: Optional[str] = None
     code: Optional[str] = Field(default=None, description="Response code of the API call.")
     message: Optional[str] = Field(default=None, description="Response message of the API call.")
+
+    @classmethod
+    def from_definition(cls, definition: dict[str, Any], response: Any) -> FeatureFlag:
+        """The flag just written with ``definition``, and the API's answer to it."""
+        return cls(
+            id=definition["key"],
+            code=getattr(response, "code", None),
+            message=getattr(response, "message", None),
+            **definition,
+        )
 
 
 class FeatureFlagList(KindeModel):

@@ -227,30 +227,19 @@ class SeedMethods(SubApis):
             CreateFeatureFlagRequest,
         )
 
-        from ._flags import FeatureFlag, flag_value_to_string, spec_flag_type
+        from ._flags import FeatureFlag, flag_definition
 
-        flag_type = spec_flag_type(type)
-        value = flag_value_to_string(default_value, flag_type)
-        request = CreateFeatureFlagRequest(
-            name=name,
+        definition = flag_definition(
             key=key,
-            type=flag_type,
-            default_value=value,
+            name=name,
             description=description,
+            type=type,
+            default_value=default_value,
             allow_override_level=allow_override_level,
         )
+        request = CreateFeatureFlagRequest(**definition)
         response = self.feature_flags.create_feature_flag(create_feature_flag_request=request)
-        return FeatureFlag(
-            key=key,
-            id=key,
-            name=name,
-            description=description,
-            type=flag_type,
-            default_value=value,
-            allow_override_level=allow_override_level,
-            code=response.code,
-            message=response.message,
-        )
+        return FeatureFlag.from_definition(definition, response)
 
     def update_feature_flag(
         self,
@@ -267,7 +256,7 @@ class SeedMethods(SubApis):
         ``default_value`` is read from the environment's current setting of the flag; a
         missing ``allow_override_level`` becomes ``"env"``.
         """
-        from ._flags import FeatureFlag, flag_value_to_string, spec_flag_type
+        from ._flags import FeatureFlag, flag_definition
 
         if type is None or default_value is None:
             current = next(
@@ -283,28 +272,19 @@ class SeedMethods(SubApis):
                 )
             type = type or current.type or "str"
             default_value = default_value if default_value is not None else current.value
-        flag_type = spec_flag_type(type)
-        value = flag_value_to_string(default_value, flag_type)
-        level = allow_override_level or DEFAULT_ALLOW_OVERRIDE_LEVEL
-        response = self.feature_flags.update_feature_flag(
-            feature_flag_key=feature_flag_id,
-            name=name,
-            description=description,
-            type=flag_type,
-            allow_override_level=level,
-            default_value=value,
-        )
-        return FeatureFlag(
+        definition = flag_definition(
             key=feature_flag_id,
-            id=feature_flag_id,
             name=name,
             description=description,
-            type=flag_type,
-            default_value=value,
-            allow_override_level=level,
-            code=response.code,
-            message=response.message,
+            type=type,
+            default_value=default_value,
+            allow_override_level=allow_override_level or DEFAULT_ALLOW_OVERRIDE_LEVEL,
         )
+        fields = {k: v for k, v in definition.items() if k != "key"}
+        response = self.feature_flags.update_feature_flag(
+            feature_flag_key=feature_flag_id, **fields
+        )
+        return FeatureFlag.from_definition(definition, response)
 
     def delete_feature_flag(self, feature_flag_id: str) -> SuccessResponse:
         """Delete a flag by key (the README calls it ``feature_flag_id``)."""
