@@ -10,6 +10,7 @@ import pytest
 from kinde_sdk.management import ManagementClient
 from tests.servers._process import ServerProcess
 from tests.servers.front import FrontServer
+from tests.servers.oidc_provider import OIDCProvider, start_oidc_provider
 from tests.servers.prism import start_prism
 
 
@@ -62,3 +63,11 @@ def management(kinde_domain: FrontServer) -> Iterator[ManagementClient]:
     )
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OIDCProvider]:
+    """node-oidc-provider with Kinde-style routes and claims (tests/servers/oidc_provider.mjs)."""
+    provider = start_oidc_provider()
+    yield provider
+    provider.stop()

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
     from .token_validator import (
         CacheInfo,
         TokenValidator,
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "FlagNotFoundError": "oauth",
+    "FlagTypeError": "oauth",
+    "OAuth": "oauth",
+    "StateError": "oauth",
     "CacheInfo": "token_validator",
     "TokenValidator": "token_validator",
     "decode_token": "token_validator",
@@ -26,6 +31,10 @@ _LAZY = {
 
 __all__ = [
     "CacheInfo",
+    "FlagNotFoundError",
+    "FlagTypeError",
+    "OAuth",
+    "StateError",
     "TokenValidator",
     "decode_token",
     "decode_token_unverified",
