@@ -255,7 +255,7 @@ def start_login(
 
 
 def authorization_code_form(
-    *, code: str, pending: PendingLogin, client_id: str, client_secret: str
+    *, code: str, pending: PendingLogin, client_id: str, client_secret: Optional[str]
 ) -> list[tuple[str, str]]:
     """The token request body (client_secret_post) for the code of ``pending``."""
     return [
@@ -264,29 +264,29 @@ def authorization_code_form(
         ("redirect_uri", pending.redirect_uri),
         ("code_verifier", pending.code_verifier),
         ("client_id", client_id),
-        ("client_secret", client_secret),
+        *([("client_secret", client_secret)] if client_secret else []),
     ]
 
 
 def refresh_token_form(
-    *, refresh_token: str, client_id: str, client_secret: str
+    *, refresh_token: str, client_id: str, client_secret: Optional[str]
 ) -> list[tuple[str, str]]:
     return [
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
         ("client_id", client_id),
-        ("client_secret", client_secret),
+        *([("client_secret", client_secret)] if client_secret else []),
     ]
 
 
 def revocation_form(
-    *, token: str, token_type_hint: str, client_id: str, client_secret: str
+    *, token: str, token_type_hint: str, client_id: str, client_secret: Optional[str]
 ) -> list[tuple[str, str]]:
     return [
         ("token", token),
         ("token_type_hint", token_type_hint),
         ("client_id", client_id),
-        ("client_secret", client_secret),
+        *([("client_secret", client_secret)] if client_secret else []),
     ]
 
 

@@ -137,20 +137,13 @@ class OAuth:
         self.client_id = require(
             from_env(client_id, "KINDE_CLIENT_ID"), "client_id", ["KINDE_CLIENT_ID"]
         )
-        self._client_secret = require(
-            from_env(client_secret, "KINDE_CLIENT_SECRET"),
-            "client_secret",
-            ["KINDE_CLIENT_SECRET"],
-        )
-        self.redirect_uri = require(
-            from_env(redirect_uri, "KINDE_REDIRECT_URI"), "redirect_uri", ["KINDE_REDIRECT_URI"]
-        )
-        raw_host = require(
-            from_env(host if host is not None else domain, "KINDE_HOST", "KINDE_DOMAIN"),
-            "host",
-            ["KINDE_HOST", "KINDE_DOMAIN"],
-        )
-        self.domain = normalize_domain(raw_host, setting="host")
+        # A public client (PKCE only) has no secret. The domain and redirect URI are
+        # checked when a flow needs them, so the Kinde README's storage examples, which
+        # build OAuth with a client id only, work as written.
+        self._client_secret = from_env(client_secret, "KINDE_CLIENT_SECRET") or None
+        self._redirect_uri = from_env(redirect_uri, "KINDE_REDIRECT_URI") or None
+        raw_host = from_env(host if host is not None else domain, "KINDE_HOST", "KINDE_DOMAIN")
+        self._domain = normalize_domain(raw_host, setting="host") if raw_host else None
         self.audience = from_env(audience, "KINDE_AUDIENCE") or None
         self.logout_redirect_uri = from_env(logout_redirect_uri, "KINDE_LOGOUT_REDIRECT_URI")
         self.scopes = _flow.normalize_scopes(
@@ -187,7 +180,17 @@ class OAuth:
         self._access_validator: Optional[TokenValidator] = None
 
     def __repr__(self) -> str:
-        return f"OAuth(client_id={self.client_id!r}, domain={self.domain!r})"
+        return f"OAuth(client_id={self.client_id!r}, domain={self._domain!r})"
+
+    @property
+    def domain(self) -> str:
+        """The provider's origin; KindeConfigurationError when none was configured."""
+        return require(self._domain, "host", ["KINDE_HOST", "KINDE_DOMAIN"])
+
+    @property
+    def redirect_uri(self) -> str:
+        """The callback URL; KindeConfigurationError when none was configured."""
+        return require(self._redirect_uri, "redirect_uri", ["KINDE_REDIRECT_URI"])
 
     # --- discovery and validators -------------------------------------------------
 
@@ -244,6 +247,7 @@ class OAuth:
     # --- login ---------------------------------------------------------------------
 
     def _start(self, options: Mapping[str, Any]) -> str:
+        redirect_uri = self.redirect_uri  # a missing setting fails before any request
         meta = self._metadata()
         opts = dict(options)
         if self.audience is not None and "audience" not in opts:
@@ -251,7 +255,7 @@ class OAuth:
         request = _flow.start_login(
             meta["authorization_endpoint"],
             client_id=self.client_id,
-            redirect_uri=self.redirect_uri,
+            redirect_uri=redirect_uri,
             scopes=self.scopes,
             now=self._clock(),
             options=opts,

@@ -352,8 +352,13 @@ def no_kinde_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.mark.parametrize("missing", ["client_id", "client_secret", "redirect_uri", "host"])
-def test_missing_setting_is_named(missing: str) -> None:
+def test_missing_client_id_is_named_at_construction() -> None:
+    with pytest.raises(KindeConfigurationError, match="client_id"):
+        OAuth(client_secret=SECRET, storage=MemoryStorage())
+
+
+@pytest.mark.parametrize("missing", ["redirect_uri", "host"])
+def test_missing_flow_setting_is_named_when_a_flow_needs_it(missing: str) -> None:
     settings = {
         "client_id": "cid",
         "client_secret": SECRET,
@@ -361,9 +366,21 @@ def test_missing_setting_is_named(missing: str) -> None:
         "host": DOMAIN,
     }
     del settings[missing]
+    # The Kinde README builds OAuth with a client id only (storage examples): fine...
+    oauth = OAuth(**settings, storage=MemoryStorage())
+    assert not oauth.is_authenticated()
+    # ...and the first flow that needs the setting names it.
     with pytest.raises(KindeConfigurationError, match=missing) as info:
-        OAuth(**settings, storage=MemoryStorage())
+        oauth.login()
     assert SECRET not in str(info.value)
+
+
+def test_readme_storage_examples_construct_oauth(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinde_sdk.core.storage import StorageManager
+
+    OAuth(client_id="your_client_id", client_secret=SECRET, redirect_uri="your_redirect_uri")
+    assert StorageManager()._initialized
+    OAuth(client_id="your_client_id", storage_config={"type": "memory", "options": {}})
 
 
 def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
