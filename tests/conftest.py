@@ -71,3 +71,9 @@ def oidc_provider() -> Iterator[OIDCProvider]:
     provider = start_oidc_provider()
     yield provider
     provider.stop()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver on 127.0.0.1: its default, "localhost", may resolve to ::1."""
+    return ("127.0.0.1", 0)

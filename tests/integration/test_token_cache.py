@@ -29,19 +29,7 @@ from kinde_sdk.errors import (
     TokenError,
 )
 from kinde_sdk.management import ManagementClient
-
-USERS_PAGE = {
-    "code": "OK",
-    "message": "Success",
-    "users": [{"id": "kp_1", "email": "a@b.c", "first_name": "A", "last_name": "B"}],
-    "next_token": None,
-}
-
-
-@pytest.fixture
-def httpserver(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """pytest-httpserver bound to 127.0.0.1 (its default, "localhost", may mean ::1)."""
-    return httpserver_ipv4
+from tests._http import USERS_PAGE
 
 
 @pytest.fixture

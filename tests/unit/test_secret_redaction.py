@@ -32,22 +32,10 @@ from kinde_sdk.errors import (
     TokenError,
 )
 from kinde_sdk.management import ManagementClient
+from tests._http import USERS_PAGE
 
 CANARY_SECRET = "canary-SECRET-93f1"
 CANARY_TOKEN = "canary-ACCESS-TOKEN-5e2a"
-
-USERS_PAGE = {
-    "code": "OK",
-    "message": "Success",
-    "users": [{"id": "kp_1", "email": "a@b.c", "first_name": "A", "last_name": "B"}],
-    "next_token": None,
-}
-
-
-@pytest.fixture
-def httpserver(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """pytest-httpserver bound to 127.0.0.1 (its default, "localhost", may mean ::1)."""
-    return httpserver_ipv4
 
 
 @pytest.fixture
