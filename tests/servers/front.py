@@ -112,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
             body=body or None,
             headers=headers,
             redirect=False,
-            retries=False,
+            # Prism closes idle keep-alive connections after 5 s; a request racing that
+            # close gets a reset. Prism is a stateless mock, so resending is harmless.
+            retries=urllib3.Retry(total=2, allowed_methods=None, status=0, redirect=False),
             timeout=urllib3.Timeout(connect=5, read=30),
         )
         violations = upstream.headers.get("sl-violations")
