@@ -127,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _FrontServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 refuses connections under bursts of parallel clients.
+    request_queue_size = 128
 
     def __init__(self, state: FrontState) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
