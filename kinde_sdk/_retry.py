@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable, Literal, Optional
 
 # Statuses that say "try again later" without the request having had an effect.
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -81,6 +81,27 @@ def error_is_retryable(method: str, *, sent: bool) -> bool:
     return not sent or method.upper() in IDEMPOTENT_METHODS
 
 
+# What went wrong below HTTP, whatever the library: each transport maps its own
+# exceptions to one of these, and the decisions and messages follow from it alone.
+FailureKind = Literal[
+    "connect",  # refused, DNS: the request never left
+    "connect_timeout",  # no connection (or no pooled one) in time: never left either
+    "read_timeout",
+    "write_timeout",
+    "broken",  # the connection broke mid-exchange
+    "tls",  # certificate or handshake failure: retrying cannot help
+    "other",  # anything else the HTTP library raises
+]
+_NOT_SENT: frozenset[FailureKind] = frozenset({"connect", "connect_timeout"})
+
+
+def failure_is_retryable(method: str, kind: FailureKind) -> bool:
+    """Whether a request that failed with ``kind`` may be tried again."""
+    if kind == "tls":
+        return False
+    return error_is_retryable(method, sent=kind not in _NOT_SENT)
+
+
 def next_delay(
     policy: RetryPolicy,
     retry_number: int,
@@ -105,3 +126,62 @@ def next_delay(
     if delay >= remaining:
         return None
     return delay
+
+
+class RetryState:
+    """The retry decisions of one logical request: the loop both transports run.
+
+    A transport creates one per call, checks :meth:`remaining` before each attempt, and
+    after each attempt asks :meth:`after_status` or :meth:`after_failure` for the wait
+    before the next one (None: stop and return the response, or raise). Only sending
+    and sleeping are left to the transport, so the sync and async loops cannot drift.
+    """
+
+    __slots__ = ("_clock", "_rand", "deadline", "method", "policy", "retries", "started")
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        method: str,
+        *,
+        clock: Callable[[], float],
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.method = method.upper()
+        self._clock = clock
+        self._rand = rand
+        self.started = clock()
+        self.deadline = self.started + policy.deadline
+        self.retries = 0
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline; <= 0 means no further attempt may start."""
+        return self.deadline - self._clock()
+
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def after_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
+        """The wait before retrying a response with ``status``, or None to return it."""
+        if not status_is_retryable(self.method, status):
+            return None
+        return self._next(parse_retry_after(headers))
+
+    def after_failure(self, kind: FailureKind) -> Optional[float]:
+        """The wait before retrying after a connection failure, or None to raise it."""
+        if not failure_is_retryable(self.method, kind):
+            return None
+        return self._next(None)
+
+    def _next(self, retry_after: Optional[float]) -> Optional[float]:
+        delay = next_delay(
+            self.policy,
+            self.retries,
+            retry_after=retry_after,
+            remaining=self.remaining(),
+            rand=self._rand,
+        )
+        if delay is not None:
+            self.retries += 1
+        return delay

@@ -30,13 +30,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from ._retry import (
-    RetryPolicy,
-    error_is_retryable,
-    next_delay,
-    parse_retry_after,
-    status_is_retryable,
-)
+from ._retry import FailureKind, RetryPolicy, RetryState, parse_retry_after
 from ._version import __version__
 from .errors import KindeConnectionError, KindeTimeoutError
 
@@ -79,13 +73,18 @@ def url_for_log(url: str) -> str:
 
 @dataclass(frozen=True)
 class Response:
-    """A fully read HTTP response."""
+    """A fully read HTTP response, from :class:`Transport` or the async transport.
+
+    ``headers`` is case-insensitive. ``raw`` is the HTTP library's own response object
+    (``urllib3.BaseHTTPResponse`` from :class:`Transport`, ``httpx.Response`` from
+    :class:`kinde_sdk._async_transport.AsyncTransport`), already fully read.
+    """
 
     status: int
     headers: Mapping[str, str]
     data: bytes
     request_id: str
-    raw: urllib3.BaseHTTPResponse
+    raw: Any
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -155,17 +154,12 @@ class Transport:
         connect, read = make_timeout(timeout) if timeout is not None else self.timeout
         rid = request_id or uuid.uuid4().hex
         send_headers = {**self.headers, REQUEST_ID_HEADER: rid, **(headers or {})}
-        started = self._clock()
-        deadline = started + policy.deadline
+        state = RetryState(policy, method, clock=self._clock, rand=self._rand)
         safe_url = url_for_log(url)
-        retry_number = 0
         while True:
-            remaining = deadline - self._clock()
+            remaining = state.remaining()
             if remaining <= 0:
-                raise KindeTimeoutError(
-                    f"{method} {safe_url} exceeded its total deadline of {policy.deadline:g}s",
-                    url=safe_url,
-                )
+                raise deadline_error(method, safe_url, policy)
             attempt_timeout = urllib3.Timeout(
                 connect=min(connect, remaining), read=min(read, remaining)
             )
@@ -174,54 +168,24 @@ class Transport:
                     method, url, send_headers, body, fields, encode_multipart, attempt_timeout
                 )
             except HTTPError as exc:
-                sent = not isinstance(exc, (ConnectTimeoutError, NewConnectionError))
-                error = self._connection_error(exc, method, safe_url)
-                retryable = not isinstance(exc, SSLError) and error_is_retryable(method, sent=sent)
-                delay = (
-                    next_delay(
-                        policy,
-                        retry_number,
-                        retry_after=None,
-                        remaining=deadline - self._clock(),
-                        rand=self._rand,
-                    )
-                    if retryable
-                    else None
-                )
+                kind = _failure_kind(exc)
                 logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
+                delay = state.after_failure(kind)
                 if delay is None:
-                    raise error from exc
+                    raise connection_error(kind, method, safe_url) from exc
             else:
                 response = Response(
                     status=raw.status,
                     headers=raw.headers,
                     data=raw.data,
-                    request_id=_response_request_id(raw.headers) or rid,
+                    request_id=response_request_id(raw.headers) or rid,
                     raw=raw,
                 )
-                logger.debug(
-                    "HTTP %s %s -> %s in %.0f ms (request id %s)",
-                    method,
-                    safe_url,
-                    response.status,
-                    (self._clock() - started) * 1000,
-                    response.request_id,
-                )
-                if not status_is_retryable(method, response.status):
-                    return response
-                delay = next_delay(
-                    policy,
-                    retry_number,
-                    retry_after=response.retry_after,
-                    remaining=deadline - self._clock(),
-                    rand=self._rand,
-                )
+                log_response(method, safe_url, response, state.elapsed())
+                delay = state.after_status(response.status, response.headers)
                 if delay is None:
                     return response
-            retry_number += 1
-            logger.debug(
-                "retrying %s %s in %.2fs (retry %d)", method, safe_url, delay, retry_number
-            )
+            log_retry(method, safe_url, delay, state.retries)
             self._sleep(delay)
 
     def _send(
@@ -250,21 +214,65 @@ class Transport:
             method, url, body=body, headers=dict(headers), timeout=timeout, redirect=False
         )
 
-    @staticmethod
-    def _connection_error(exc: HTTPError, method: str, safe_url: str) -> KindeConnectionError:
-        if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)) and not isinstance(
-            exc, NewConnectionError
-        ):
-            phase = "connecting" if isinstance(exc, ConnectTimeoutError) else "reading the response"
-            return KindeTimeoutError(f"{method} {safe_url} timed out {phase}", url=safe_url)
-        if isinstance(exc, SSLError):
-            return KindeConnectionError(f"{method} {safe_url}: TLS error", url=safe_url)
-        if isinstance(exc, ProtocolError):
-            return KindeConnectionError(f"{method} {safe_url}: connection broken", url=safe_url)
-        return KindeConnectionError(f"{method} {safe_url}: cannot connect", url=safe_url)
+
+def _failure_kind(exc: HTTPError) -> FailureKind:
+    # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3 2.
+    if isinstance(exc, NewConnectionError):
+        return "connect"
+    if isinstance(exc, ConnectTimeoutError):
+        return "connect_timeout"
+    if isinstance(exc, ReadTimeoutError):
+        return "read_timeout"
+    if isinstance(exc, SSLError):
+        return "tls"
+    if isinstance(exc, ProtocolError):
+        return "broken"
+    return "other"
 
 
-def _response_request_id(headers: Mapping[str, str]) -> Optional[str]:
+# --- shared with the async transport: no I/O below ---------------------------------------
+
+_FAILURE_MESSAGES: dict[FailureKind, str] = {
+    "connect": "cannot connect",
+    "connect_timeout": "timed out connecting",
+    "read_timeout": "timed out reading the response",
+    "write_timeout": "timed out sending the request",
+    "broken": "connection broken",
+    "tls": "TLS error",
+    "other": "cannot connect",
+}
+
+
+def connection_error(kind: FailureKind, method: str, safe_url: str) -> KindeConnectionError:
+    """The SDK error for a failed attempt; timeouts are :class:`KindeTimeoutError`."""
+    detail = _FAILURE_MESSAGES[kind]
+    if kind in ("connect_timeout", "read_timeout", "write_timeout"):
+        return KindeTimeoutError(f"{method} {safe_url} {detail}", url=safe_url)
+    return KindeConnectionError(f"{method} {safe_url}: {detail}", url=safe_url)
+
+
+def deadline_error(method: str, safe_url: str, policy: RetryPolicy) -> KindeTimeoutError:
+    return KindeTimeoutError(
+        f"{method} {safe_url} exceeded its total deadline of {policy.deadline:g}s", url=safe_url
+    )
+
+
+def log_response(method: str, safe_url: str, response: Response, elapsed: float) -> None:
+    logger.debug(
+        "HTTP %s %s -> %s in %.0f ms (request id %s)",
+        method,
+        safe_url,
+        response.status,
+        elapsed * 1000,
+        response.request_id,
+    )
+
+
+def log_retry(method: str, safe_url: str, delay: float, retry_number: int) -> None:
+    logger.debug("retrying %s %s in %.2fs (retry %d)", method, safe_url, delay, retry_number)
+
+
+def response_request_id(headers: Mapping[str, str]) -> Optional[str]:
     for name in _RESPONSE_ID_HEADERS:
         value = headers.get(name)
         if value:

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .async_token_validator import AsyncTokenValidator
     from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
     from .token_validator import (
         CacheInfo,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "AsyncTokenValidator": "async_token_validator",
     "FlagNotFoundError": "oauth",
     "FlagTypeError": "oauth",
     "OAuth": "oauth",
@@ -30,6 +32,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncTokenValidator",
     "CacheInfo",
     "FlagNotFoundError",
     "FlagTypeError",

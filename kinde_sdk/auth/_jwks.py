@@ -21,7 +21,9 @@ Why it looks like this:
   include ``verify``, or that carry private or symmetric material are ignored.
 
 Parsing and the fetch schedule are pure (:func:`parse_jwks`, :class:`KeySet`,
-:func:`keyset_from_response`); :class:`JWKSCache` is the synchronous I/O shell around them.
+:func:`keyset_from_response`, :class:`JWKSCacheCore`); :class:`JWKSCache` is the
+synchronous I/O shell around them, and
+:class:`~kinde_sdk.auth.async_token_validator.AsyncJWKSCache` the asynchronous one.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Generic, Optional, Protocol, TypeVar, cast
 
 import jwt
 from jwt import PyJWK
@@ -271,8 +273,25 @@ class _Snapshot:
     fetched_at: float
 
 
-class JWKSCache:
-    """Thread-safe cache of one JWKS URL (see the module docstring for the policy).
+class _Flight(Protocol):
+    """A fetch in flight, set when it is over (``threading.Event`` or ``asyncio.Event``)."""
+
+    def set(self) -> None: ...
+
+
+FlightT = TypeVar("FlightT", bound=_Flight)
+
+# A key lookup, written once for both shells: it yields each time it needs the JWKS
+# fetched (True: also wait for a fetch already in flight; False: stale keys may serve
+# meanwhile) and returns the key. The sync shell drives it with a blocking fetch, the
+# async one with an awaited fetch.
+KeyFlow = Generator[bool, None, PyJWK]
+
+
+class JWKSCacheCore(Generic[FlightT]):
+    """The state and every decision of a JWKS cache, without I/O (see the module
+    docstring for the policy). :class:`JWKSCache` adds a blocking fetch; the async
+    validator adds an awaited one.
 
     ``clock`` is the validator's clock; it only measures the TTL and the cooldown, and
     a clock that jumps backwards makes the cache refetch rather than stall.
@@ -283,7 +302,6 @@ class JWKSCache:
         url: str,
         *,
         algorithms: Sequence[str],
-        transport: Transport,
         clock: Callable[[], float],
         ttl: float = DEFAULT_JWKS_TTL,
         cooldown: float = DEFAULT_JWKS_COOLDOWN,
@@ -293,17 +311,20 @@ class JWKSCache:
         self.ttl = float(ttl)
         self.cooldown = float(cooldown)
         self._safe_url = url_for_log(url)
-        self._transport = transport
         self._clock = clock
+        # Guards the few fields below for the sync shell's threads; never held across I/O.
         self._lock = threading.Lock()
         self._snapshot: Optional[_Snapshot] = None
-        self._inflight: Optional[threading.Event] = None
+        self._inflight: Optional[FlightT] = None
         self._last_attempt: Optional[float] = None
         self._last_error: Optional[JWKSFetchError] = None
         self._fetches = 0
 
     def __repr__(self) -> str:
-        return f"JWKSCache(url={self._safe_url!r}, ttl={self.ttl:g}, cooldown={self.cooldown:g})"
+        return (
+            f"{type(self).__name__}(url={self._safe_url!r}, ttl={self.ttl:g}, "
+            f"cooldown={self.cooldown:g})"
+        )
 
     @property
     def fetches(self) -> int:
@@ -315,7 +336,14 @@ class JWKSCache:
         snapshot = self._snapshot
         return snapshot.keys if snapshot else None
 
-    def get_key(self, kid: Optional[str], alg: str) -> PyJWK:
+    def _fresh_key(self, kid: Optional[str], alg: str) -> Optional[PyJWK]:
+        """The common case without a generator: fresh keys that know the kid."""
+        snapshot = self._snapshot
+        if snapshot is None or _elapsed(self._clock(), snapshot.fetched_at) >= self.ttl:
+            return None
+        return snapshot.keys.find(kid, alg)
+
+    def _key_flow(self, kid: Optional[str], alg: str) -> KeyFlow:
         """The prepared key for a token header, fetching or refetching as the policy allows.
 
         Raises UnknownKeyError or InvalidAlgorithmError for the token, JWKSFetchError when
@@ -324,19 +352,19 @@ class JWKSCache:
         now = self._clock()
         snapshot = self._snapshot
         if snapshot is None:
-            self._fetch()
+            yield True
             snapshot = self._snapshot
             if snapshot is None:
                 raise self._unavailable()
         elif _elapsed(now, snapshot.fetched_at) >= self.ttl:
-            # Stale keys still serve while one thread refreshes them: the others do not
+            # Stale keys still serve while one caller refreshes them: the others do not
             # queue behind a slow key endpoint.
-            self._fetch(wait=False)
+            yield False
             snapshot = self._snapshot or snapshot
         key = snapshot.keys.find(kid, alg)
         if key is not None:
             return key
-        self._fetch()
+        yield True
         current = self._snapshot
         if current is not None and current is not snapshot:
             key = current.keys.find(kid, alg)
@@ -344,78 +372,71 @@ class JWKSCache:
                 return key
         raise self._unknown(kid, alg)
 
-    def refresh(self) -> None:
-        """Fetch now unless the cooldown forbids it; raise JWKSFetchError if that fails."""
-        before = self._snapshot
-        self._fetch()
-        if self._snapshot is before and self._last_error is not None:
-            raise self._unavailable()
-
-    def _fetch(self, *, wait: bool = True) -> None:
-        """Start one fetch if none is in flight and the cooldown allows, else wait for the
-        one in flight (when ``wait``). Failures are recorded, not raised: callers fall back
-        to cached keys.
-        """
+    def _claim(self, new_flight: Callable[[], FlightT]) -> Optional[tuple[FlightT, bool]]:
+        """The fetch to lead (True) or to wait for (False), or None when the cooldown
+        forbids starting one and none is in flight."""
         with self._lock:
             flight = self._inflight
-            if flight is None:
-                if _elapsed(self._clock(), self._last_attempt) < self.cooldown:
-                    return
-                flight = self._inflight = threading.Event()
-                leader = True
-            else:
-                leader = False
-        if not leader:
-            if wait:
-                flight.wait()
-            return
-        started = self._clock()
-        previous = self._snapshot
-        keys: Optional[KeySet] = None
-        error: Optional[JWKSFetchError] = None
-        try:
-            older = previous.keys if previous else None
-            keys = self._download(older, started).merged_with(older, now=started, ttl=self.ttl)
-        except JWKSFetchError as exc:
-            error = exc
-            logger.warning(
-                "JWKS refresh failed, keeping %d cached keys: %s",
-                len(previous.keys) if previous else 0,
-                exc,
-            )
-        finally:
-            with self._lock:
-                self._fetches += 1
-                self._last_attempt = started
-                if keys is not None:
-                    self._snapshot = _Snapshot(keys, started)
-                    self._last_error = None
-                else:
-                    self._last_error = error or JWKSFetchError(
-                        f"fetching {self._safe_url} was interrupted", url=self._safe_url
-                    )
-                self._inflight = None
-            flight.set()
+            if flight is not None:
+                return flight, False
+            if _elapsed(self._clock(), self._last_attempt) < self.cooldown:
+                return None
+            flight = self._inflight = new_flight()
+            return flight, True
 
-    def _download(self, previous: Optional[KeySet], started: float) -> KeySet:
-        try:
-            response = self._transport.request(
-                "GET", self.url, headers={"Accept": "application/json"}
-            )
-        except KindeConnectionError as exc:
-            raise JWKSFetchError(f"cannot fetch the JWKS: {exc}", url=self._safe_url) from exc
+    def _keys_from(self, status: int, data: bytes, started: float) -> KeySet:
+        """The fetched answer as the new key set, merged with the cached keys."""
+        previous = self._snapshot
+        older = previous.keys if previous else None
         keys = keyset_from_response(
-            response.status,
-            response.data,
+            status,
+            data,
             url=self._safe_url,
             algorithms=self.algorithms,
             seen_at=started,
-            previous=previous,
+            previous=older,
         )
         logger.debug(
             "fetched JWKS %s: %d usable keys, %d ignored", self._safe_url, len(keys), keys.ignored
         )
-        return keys
+        return keys.merged_with(older, now=started, ttl=self.ttl)
+
+    def _connection_failed(self, exc: KindeConnectionError) -> JWKSFetchError:
+        return JWKSFetchError(f"cannot fetch the JWKS: {exc}", url=self._safe_url)
+
+    def _settle(
+        self,
+        flight: FlightT,
+        started: float,
+        keys: Optional[KeySet],
+        error: Optional[JWKSFetchError],
+    ) -> None:
+        """Record the end of the fetch led with ``flight`` and release its waiters.
+        Failures are recorded, not raised: callers fall back to cached keys."""
+        if error is not None:
+            previous = self._snapshot
+            logger.warning(
+                "JWKS refresh failed, keeping %d cached keys: %s",
+                len(previous.keys) if previous else 0,
+                error,
+            )
+        with self._lock:
+            self._fetches += 1
+            self._last_attempt = started
+            if keys is not None:
+                self._snapshot = _Snapshot(keys, started)
+                self._last_error = None
+            else:
+                self._last_error = error or JWKSFetchError(
+                    f"fetching {self._safe_url} was interrupted", url=self._safe_url
+                )
+            self._inflight = None
+        flight.set()
+
+    def _check_refreshed(self, before: Optional[_Snapshot]) -> None:
+        """After a requested refresh: raise when it failed and left nothing new."""
+        if self._snapshot is before and self._last_error is not None:
+            raise self._unavailable()
 
     def _unavailable(self) -> JWKSFetchError:
         cause = self._last_error
@@ -441,3 +462,75 @@ class JWKSCache:
         error = UnknownKeyError(message)
         error.__cause__ = cause
         return error
+
+
+class JWKSCache(JWKSCacheCore[threading.Event]):
+    """Thread-safe cache of one JWKS URL: :class:`JWKSCacheCore` with a blocking fetch
+    through the sync :class:`~kinde_sdk._transport.Transport`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        algorithms: Sequence[str],
+        transport: Transport,
+        clock: Callable[[], float],
+        ttl: float = DEFAULT_JWKS_TTL,
+        cooldown: float = DEFAULT_JWKS_COOLDOWN,
+    ) -> None:
+        super().__init__(url, algorithms=algorithms, clock=clock, ttl=ttl, cooldown=cooldown)
+        self._transport = transport
+
+    def get_key(self, kid: Optional[str], alg: str) -> PyJWK:
+        """The prepared key for a token header, fetching or refetching as the policy allows.
+
+        Raises UnknownKeyError or InvalidAlgorithmError for the token, JWKSFetchError when
+        no keys are available at all.
+        """
+        key = self._fresh_key(kid, alg)
+        if key is not None:
+            return key
+        flow = self._key_flow(kid, alg)
+        try:
+            wait = next(flow)
+            while True:
+                self._fetch(wait=wait)
+                wait = flow.send(None)
+        except StopIteration as done:
+            return cast(PyJWK, done.value)
+
+    def refresh(self) -> None:
+        """Fetch now unless the cooldown forbids it; raise JWKSFetchError if that fails."""
+        before = self._snapshot
+        self._fetch()
+        self._check_refreshed(before)
+
+    def _fetch(self, *, wait: bool = True) -> None:
+        """Start one fetch if none is in flight and the cooldown allows, else wait for the
+        one in flight (when ``wait``)."""
+        claim = self._claim(threading.Event)
+        if claim is None:
+            return
+        flight, leader = claim
+        if not leader:
+            if wait:
+                flight.wait()
+            return
+        started = self._clock()
+        keys: Optional[KeySet] = None
+        error: Optional[JWKSFetchError] = None
+        try:
+            keys = self._download(started)
+        except JWKSFetchError as exc:
+            error = exc
+        finally:
+            self._settle(flight, started, keys, error)
+
+    def _download(self, started: float) -> KeySet:
+        try:
+            response = self._transport.request(
+                "GET", self.url, headers={"Accept": "application/json"}
+            )
+        except KindeConnectionError as exc:
+            raise self._connection_failed(exc) from exc
+        return self._keys_from(response.status, response.data, started)

@@ -1,8 +1,9 @@
 """JWT verification steps with no I/O: algorithm policy, header parsing, claim checks.
 
 Everything here is a pure function of its arguments (the current time is passed in), so
-the sync :class:`~kinde_sdk.auth.token_validator.TokenValidator` and a future async shell
-share it unchanged; only fetching the JWKS differs between them.
+the sync :class:`~kinde_sdk.auth.token_validator.TokenValidator` and the async
+:class:`~kinde_sdk.auth.async_token_validator.AsyncTokenValidator` share it unchanged;
+only fetching the JWKS differs between them.
 
 Why the header is parsed here and not with ``jwt.get_unverified_header``: that function
 decodes and validates all three segments (a per-character Python loop over the payload

@@ -2,7 +2,10 @@
 
 One :class:`TokenValidator` per Kinde domain and audience, shared by all threads. The
 verification steps are pure (:mod:`kinde_sdk.auth._jwt_core`); the only I/O is the JWKS
-fetch (:mod:`kinde_sdk.auth._jwks`), so an async shell can reuse everything else.
+fetch (:mod:`kinde_sdk.auth._jwks`). :class:`TokenValidatorCore` holds the settings, the
+cache and the verification flow as a generator that asks for keys; this module's
+:class:`TokenValidator` answers it with blocking JWKS lookups, and
+:class:`~kinde_sdk.auth.async_token_validator.AsyncTokenValidator` with awaited ones.
 
 Cost model: a token seen for the first time costs one header parse, one dict lookup for
 the prepared key and one ``jwt.decode``; a token seen before is answered from a bounded
@@ -14,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Iterable
-from typing import Any, Callable, Optional, Union
+from collections.abc import Generator, Iterable
+from typing import Any, Callable, Optional, TypeVar, Union, cast
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
@@ -75,7 +78,121 @@ def _seconds(value: float, setting: str, *, positive: bool = False) -> float:
     return number
 
 
-class TokenValidator:
+# A verification, written once for both shells: it yields (kid, alg) whenever it needs
+# the signing key and is sent the key back (or has the key lookup's error thrown in).
+# The sync validator drives it with a blocking JWKS lookup, the async one awaits it.
+_T = TypeVar("_T")
+KeyRequest = tuple[Optional[str], str]
+VerifyFlow = Generator[KeyRequest, PyJWK, _T]
+
+
+class TokenValidatorCore:
+    """Settings, the verified-token cache and the verification flows of a validator,
+    without I/O. :class:`TokenValidator` and
+    :class:`~kinde_sdk.auth.async_token_validator.AsyncTokenValidator` add the JWKS."""
+
+    def __init__(
+        self,
+        domain: str,
+        audience: Union[str, Iterable[str], None] = None,
+        *,
+        algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+        leeway: float = DEFAULT_LEEWAY,
+        jwks_cache_ttl: float = DEFAULT_JWKS_TTL,
+        jwks_cooldown: float = DEFAULT_JWKS_COOLDOWN,
+        issuer: Optional[str] = None,
+        jwks_url: Optional[str] = None,
+        clock: Callable[[], float] = time.time,
+        max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+    ) -> None:
+        origin = normalize_domain(domain)
+        if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
+            raise KindeConfigurationError("issuer must be a non-empty string")
+        if isinstance(max_cached_tokens, bool) or not isinstance(max_cached_tokens, int):
+            raise KindeConfigurationError("max_cached_tokens must be an int")
+        if max_cached_tokens < 0:
+            raise KindeConfigurationError("max_cached_tokens must be >= 0")
+        self.issuer = issuer if issuer is not None else origin
+        self.audience = normalize_audience(audience)
+        self.algorithms = validate_algorithms(algorithms)
+        self.leeway = _seconds(leeway, "leeway")
+        self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
+        self._jwks_ttl = _seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True)
+        self._jwks_cooldown = _seconds(jwks_cooldown, "jwks_cooldown")
+        self._clock = clock
+        self._decoder = new_decoder()
+        self._cache = VerifiedTokenCache(max_cached_tokens)
+        self._policy = ClaimsPolicy(issuer=self.issuer, audience=self.audience, leeway=self.leeway)
+        # Kinde webhook bodies are JWTs signed with the same keys but carry no audience
+        # and need not carry exp or iss: the signature by this domain's keys proves their
+        # origin. An iss that is present must still be this issuer.
+        self._webhook_policy = ClaimsPolicy(
+            issuer=self.issuer,
+            audience=None,
+            leeway=self.leeway,
+            require_exp=False,
+            issuer_required=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(issuer={self.issuer!r}, audience={self.audience!r}, "
+            f"algorithms={self.algorithms!r})"
+        )
+
+    def _verify_flow(self, token: TokenInput) -> VerifyFlow[dict[str, Any]]:
+        """``verify``: the verified-token cache first, then the full verification."""
+        digest = hashlib.sha256(token_bytes(token)).digest()
+        entry = self._cache.get(digest)
+        if entry is not None:
+            try:
+                check_times(entry.exp, entry.nbf, self._clock(), self.leeway)
+                # A key that left the JWKS (after a TTL refresh) stops vouching for the
+                # tokens it signed; the same key object means the same JWK.
+                key = yield entry.kid, entry.alg
+            except InvalidTokenError:
+                self._cache.discard(digest)
+                raise
+            if key is entry.key:
+                return claims_from_verified_segment(entry.payload_segment)
+            self._cache.discard(digest)
+        header, key, claims, (exp, nbf) = yield from self._signed_flow(token, self._policy)
+        self._cache.put(
+            digest, VerifiedToken(exp, nbf, header.kid, header.alg, key, header.payload_segment)
+        )
+        return claims
+
+    def _signed_flow(
+        self, token: TokenInput, policy: ClaimsPolicy
+    ) -> VerifyFlow[
+        tuple[TokenHeader, PyJWK, dict[str, Any], tuple[Optional[float], Optional[float]]]
+    ]:
+        """The one verification path: header, algorithm, key, signature, claims."""
+        header = parse_header(token)
+        check_algorithm(header.alg, self.algorithms)
+        key = yield header.kid, header.alg
+        claims = verify_signature(self._decoder, token, key, self.algorithms)
+        times = check_claims(claims, policy, self._clock())
+        return header, key, claims, times
+
+    def _webhook_flow(self, body: Union[str, bytes]) -> VerifyFlow[dict[str, Any]]:
+        """``decode_webhook``: no audience; ``iss``, ``exp``, ``nbf`` only when present."""
+        if not isinstance(body, (str, bytes)):
+            raise MalformedTokenError(
+                f"a webhook body must be str or bytes, got {type(body).__name__}"
+            )
+        return (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses, maximum and current size of the verified-token cache."""
+        return self._cache.info()
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (the JWKS stays cached)."""
+        self._cache.clear()
+
+
+class TokenValidator(TokenValidatorCore):
     """Verifies JWTs signed by a Kinde domain's keys.
 
     ``domain`` is the Kinde domain (``acme.kinde.com``, https assumed) or a custom domain.
@@ -107,87 +224,31 @@ class TokenValidator:
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
     ) -> None:
-        origin = normalize_domain(domain)
-        if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
-            raise KindeConfigurationError("issuer must be a non-empty string")
-        if isinstance(max_cached_tokens, bool) or not isinstance(max_cached_tokens, int):
-            raise KindeConfigurationError("max_cached_tokens must be an int")
-        if max_cached_tokens < 0:
-            raise KindeConfigurationError("max_cached_tokens must be >= 0")
-        self.issuer = issuer if issuer is not None else origin
-        self.audience = normalize_audience(audience)
-        self.algorithms = validate_algorithms(algorithms)
-        self.leeway = _seconds(leeway, "leeway")
-        self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
-        self._clock = clock
+        super().__init__(
+            domain,
+            audience,
+            algorithms=algorithms,
+            leeway=leeway,
+            jwks_cache_ttl=jwks_cache_ttl,
+            jwks_cooldown=jwks_cooldown,
+            issuer=issuer,
+            jwks_url=jwks_url,
+            clock=clock,
+            max_cached_tokens=max_cached_tokens,
+        )
         self._jwks = JWKSCache(
             self.jwks_url,
             algorithms=self.algorithms,
             transport=transport or default_transport(),
             clock=clock,
-            ttl=_seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True),
-            cooldown=_seconds(jwks_cooldown, "jwks_cooldown"),
-        )
-        self._decoder = new_decoder()
-        self._cache = VerifiedTokenCache(max_cached_tokens)
-        self._policy = ClaimsPolicy(issuer=self.issuer, audience=self.audience, leeway=self.leeway)
-        # Kinde webhook bodies are JWTs signed with the same keys but carry no audience
-        # and need not carry exp or iss: the signature by this domain's keys proves their
-        # origin. An iss that is present must still be this issuer.
-        self._webhook_policy = ClaimsPolicy(
-            issuer=self.issuer,
-            audience=None,
-            leeway=self.leeway,
-            require_exp=False,
-            issuer_required=False,
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"TokenValidator(issuer={self.issuer!r}, audience={self.audience!r}, "
-            f"algorithms={self.algorithms!r})"
+            ttl=self._jwks_ttl,
+            cooldown=self._jwks_cooldown,
         )
 
     def verify(self, token: TokenInput) -> dict[str, Any]:
         """Verify ``token`` (signature, algorithm, ``iss``, ``aud``, ``exp``, ``nbf``) and
         return its claims as a new dict the caller may keep and change."""
-        digest = hashlib.sha256(token_bytes(token)).digest()
-        entry = self._cache.get(digest)
-        if entry is not None:
-            claims = self._verify_cached(digest, entry)
-            if claims is not None:
-                return claims
-        header, key, claims, (exp, nbf) = self._verify_signed(token, self._policy)
-        self._cache.put(
-            digest, VerifiedToken(exp, nbf, header.kid, header.alg, key, header.payload_segment)
-        )
-        return claims
-
-    def _verify_signed(
-        self, token: TokenInput, policy: ClaimsPolicy
-    ) -> tuple[TokenHeader, PyJWK, dict[str, Any], tuple[Optional[float], Optional[float]]]:
-        """The one verification path: header, algorithm, key, signature, claims."""
-        header = parse_header(token)
-        check_algorithm(header.alg, self.algorithms)
-        key = self._jwks.get_key(header.kid, header.alg)
-        claims = verify_signature(self._decoder, token, key, self.algorithms)
-        times = check_claims(claims, policy, self._clock())
-        return header, key, claims, times
-
-    def _verify_cached(self, digest: bytes, entry: VerifiedToken) -> Optional[dict[str, Any]]:
-        """Claims from the cache, or None when the entry must be verified afresh."""
-        try:
-            check_times(entry.exp, entry.nbf, self._clock(), self.leeway)
-            # A key that left the JWKS (after a TTL refresh) stops vouching for the
-            # tokens it signed; the same key object means the same JWK.
-            key = self._jwks.get_key(entry.kid, entry.alg)
-        except InvalidTokenError:
-            self._cache.discard(digest)
-            raise
-        if key is not entry.key:
-            self._cache.discard(digest)
-            return None
-        return claims_from_verified_segment(entry.payload_segment)
+        return self._run(self._verify_flow(token))
 
     def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
         """Verify a Kinde webhook request body (a JWT) and return the event it carries.
@@ -195,23 +256,24 @@ class TokenValidator:
         The signature must verify with this domain's JWKS; ``iss``, when present, must
         be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
         """
-        if not isinstance(body, (str, bytes)):
-            raise MalformedTokenError(
-                f"a webhook body must be str or bytes, got {type(body).__name__}"
-            )
-        return self._verify_signed(body.strip(), self._webhook_policy)[2]
+        return self._run(self._webhook_flow(body))
 
     def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
         self._jwks.refresh()
 
-    def cache_info(self) -> CacheInfo:
-        """Hits, misses, maximum and current size of the verified-token cache."""
-        return self._cache.info()
-
-    def clear_cache(self) -> None:
-        """Forget every verified token (the JWKS stays cached)."""
-        self._cache.clear()
+    def _run(self, flow: VerifyFlow[_T]) -> _T:
+        try:
+            request = next(flow)
+            while True:
+                try:
+                    key = self._jwks.get_key(*request)
+                except Exception as exc:
+                    request = flow.throw(exc)
+                else:
+                    request = flow.send(key)
+        except StopIteration as done:
+            return cast(_T, done.value)
 
 
 def decode_token_unverified(token: TokenInput) -> dict[str, Any]:

@@ -1,0 +1,230 @@
+"""The async twin of :mod:`kinde_sdk._transport`, over ``httpx.AsyncClient``.
+
+Only the I/O is written here. The policy is the sync transport's, imported rather than
+repeated: timeouts (:func:`~kinde_sdk._transport.make_timeout`), the retry loop's
+decisions (:class:`~kinde_sdk._retry.RetryState`), request ids, the User-Agent, the
+:class:`~kinde_sdk._transport.Response` type, error messages and types, and logging
+(never headers or bodies). Waits use ``asyncio.sleep`` (injectable), so nothing here
+blocks the event loop.
+
+httpx is an optional dependency (``pip install "kinde-sdk[async]"``): it is imported when
+an :class:`AsyncTransport` is created, and a missing httpx is a
+:class:`~kinde_sdk.errors.KindeConfigurationError` saying so.
+
+Like any ``httpx.AsyncClient``, an :class:`AsyncTransport` belongs to the event loop that
+first uses it: create one per loop (one per application, usually).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+import uuid
+from collections.abc import Awaitable, Mapping
+from typing import Any, Callable, Optional
+from urllib.parse import urlencode
+
+from urllib3 import encode_multipart_formdata
+
+from ._retry import FailureKind, RetryPolicy, RetryState
+from ._transport import (
+    REQUEST_ID_HEADER,
+    USER_AGENT,
+    FormFields,
+    Response,
+    TimeoutArg,
+    connection_error,
+    deadline_error,
+    log_response,
+    log_retry,
+    make_timeout,
+    response_request_id,
+    url_for_log,
+)
+from .errors import KindeConfigurationError, KindeConnectionError
+
+logger = logging.getLogger("kinde_sdk")
+
+# urllib3 sends the fields of these methods in the query string, the others' in the body.
+_URL_FIELD_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS"})
+
+
+def _require_httpx() -> None:
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        raise KindeConfigurationError(
+            "the async API needs httpx: pip install 'kinde-sdk[async]'"
+        ) from None
+
+
+class AsyncTransport:
+    """The async HTTP client of the SDK: the same policy as :class:`~kinde_sdk._transport.
+    Transport` (same arguments, defaults and errors), with ``await request(...)``.
+
+    ``sleep`` is awaited between retries (``asyncio.sleep`` unless a test injects one).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        pool_maxsize: int = 10,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        _require_httpx()
+        import httpx
+
+        self.timeout = make_timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+        self._closed = False
+        # As the sync transport: the system's trust store, no proxies or certificates
+        # from the environment, no redirects, and keep-alive for pool_maxsize connections.
+        self._client = httpx.AsyncClient(
+            verify=ssl.create_default_context(),
+            trust_env=False,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=pool_maxsize),
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncTransport(timeout={self.timeout!r}, retry={self.retry!r})"
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        body: Optional[bytes] = None,
+        fields: Optional[FormFields] = None,
+        encode_multipart: bool = False,
+        timeout: TimeoutArg = None,
+        retry: Optional[RetryPolicy] = None,
+        request_id: Optional[str] = None,
+    ) -> Response:
+        """Send one logical request, retrying per the policy; return the final response.
+
+        ``fields`` are encoded as urllib3 encodes them for the sync transport: in the
+        query string for GET, HEAD, DELETE and OPTIONS, else as a form (or multipart) body.
+        """
+        import httpx
+
+        method = method.upper()
+        policy = retry or self.retry
+        connect, read = make_timeout(timeout) if timeout is not None else self.timeout
+        rid = request_id or uuid.uuid4().hex
+        send_headers = {**self.headers, REQUEST_ID_HEADER: rid, **(headers or {})}
+        if fields is not None:
+            url, body, send_headers = _encode_fields(
+                method, url, fields, encode_multipart, send_headers
+            )
+        state = RetryState(policy, method, clock=self._clock, rand=self._rand)
+        safe_url = url_for_log(url)
+        while True:
+            remaining = state.remaining()
+            if remaining <= 0:
+                raise deadline_error(method, safe_url, policy)
+            attempt_timeout = httpx.Timeout(
+                connect=min(connect, remaining),
+                read=min(read, remaining),
+                write=min(read, remaining),
+                pool=min(connect, remaining),
+            )
+            if self._closed:
+                raise KindeConnectionError("the transport is closed", url=safe_url)
+            try:
+                raw = await self._client.request(
+                    method, url, headers=send_headers, content=body, timeout=attempt_timeout
+                )
+            except (httpx.RequestError, httpx.InvalidURL) as exc:
+                kind = _failure_kind(exc)
+                logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
+                delay = state.after_failure(kind)
+                if delay is None:
+                    raise connection_error(kind, method, safe_url) from exc
+            else:
+                response = Response(
+                    status=raw.status_code,
+                    headers=raw.headers,
+                    data=raw.content,
+                    request_id=response_request_id(raw.headers) or rid,
+                    raw=raw,
+                )
+                log_response(method, safe_url, response, state.elapsed())
+                delay = state.after_status(response.status, response.headers)
+                if delay is None:
+                    return response
+            log_retry(method, safe_url, delay, state.retries)
+            await self._sleep(delay)
+
+
+def _encode_fields(
+    method: str,
+    url: str,
+    fields: FormFields,
+    encode_multipart: bool,
+    headers: dict[str, str],
+) -> tuple[str, Optional[bytes], dict[str, str]]:
+    """What ``urllib3.PoolManager.request(fields=...)`` would send: (url, body, headers)."""
+    if method in _URL_FIELD_METHODS:
+        query = urlencode(list(fields))
+        return (url + ("&" if "?" in url else "?") + query if query else url), None, headers
+    if encode_multipart:
+        body, content_type = encode_multipart_formdata(list(fields))
+    else:
+        body = urlencode(list(fields)).encode()
+        content_type = "application/x-www-form-urlencoded"
+    # As urllib3: the caller's own Content-Type wins.
+    if not any(name.lower() == "content-type" for name in headers):
+        headers = {**headers, "Content-Type": content_type}
+    return url, body, headers
+
+
+def _failure_kind(exc: Exception) -> FailureKind:
+    import httpx
+
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return "connect_timeout"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "read_timeout"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "write_timeout"
+    if isinstance(exc, httpx.ConnectError):
+        # httpx reports a failed TLS handshake as a ConnectError caused by ssl.SSLError.
+        return "tls" if _caused_by_tls(exc) else "connect"
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.ProtocolError)):
+        return "broken"
+    return "other"
+
+
+def _caused_by_tls(exc: BaseException) -> bool:
+    seen: Optional[BaseException] = exc
+    for _ in range(8):  # httpx -> httpcore -> ssl; a bound against cycles
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
