@@ -28,6 +28,7 @@ from typing import Tuple, Optional, List, Dict, Union
 from pydantic import SecretStr
 
 from kinde_sdk_generated.configuration import Configuration
+from kinde_sdk_generated._kinde_model import json_model as kinde_json_model
 from kinde_sdk_generated.api_response import ApiResponse, T as ApiResponseT
 import kinde_sdk_generated.models
 from kinde_sdk_generated import rest
@@ -417,6 +418,9 @@ class ApiClient:
             if response_text == "":
                 data = ""
             else:
+                model = kinde_json_model(response_type, kinde_sdk_generated.models)
+                if model is not None:
+                    return model.model_validate_json(response_text)
                 data = json.loads(response_text)
         elif re.match(r'^text\/[a-z.+-]+\s*(;|$)', content_type, re.IGNORECASE):
             data = response_text

@@ -1,8 +1,7 @@
 """One typed attribute per generated API class (``client.users``, ``client.roles``, ...).
 
-Each property imports its API module on first use only: importing one costs ~0.4 s of
-pydantic validator building, so a client that only manages users never pays for the
-other 26. ``tests/unit/test_sub_apis.py`` checks that every generated API class has its
+Each property imports its API module on first use only (tens of milliseconds each), so
+a client that only manages users never pays for the other 26. ``tests/unit/test_sub_apis.py`` checks that every generated API class has its
 attribute here.
 """
 

@@ -12,7 +12,10 @@
 
 
 import warnings
-from pydantic import validate_call, Field, StrictFloat, StrictStr, StrictInt
+from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
+
+# Each method's argument validator is built on its first call, not at import.
+validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
