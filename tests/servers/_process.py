@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -45,6 +46,7 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.logs: deque[str] = deque(maxlen=2000)
         self.proc: Optional[subprocess.Popen[str]] = None
+        self.cleanup_paths: list[Path] = []
 
     @property
     def url(self) -> str:
@@ -74,11 +76,12 @@ class ServerProcess:
             self.logs.append(line.rstrip("\n"))
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for path in self.cleanup_paths:
+            shutil.rmtree(path, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from ._process import NODE_BIN, ROOT, ServerProcess, free_port
@@ -22,6 +24,13 @@ def start_prism(port: int | None = None) -> ServerProcess:
     if not prism.exists():
         raise RuntimeError(f"{prism} is missing: run `make install` (npm ci in tools/)")
     port = port or free_port()
-    spec = ensure_spec()
+    # Prism reloads, refusing connections for a moment, whenever the file it serves
+    # changes; every test session and the demo rewrite build/spec/. Each Prism serves a
+    # private copy so nothing else can restart it mid-test.
+    private = Path(tempfile.mkdtemp(prefix="kinde-prism-"))
+    spec = private / "kinde-management-api-spec.yaml"
+    shutil.copyfile(ensure_spec(), spec)
     argv = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
-    return ServerProcess(argv, port=port).start(ready_timeout=90)
+    server = ServerProcess(argv, port=port)
+    server.cleanup_paths.append(private)
+    return server.start(ready_timeout=90)
