@@ -28,10 +28,12 @@ a process-wide lock around read-then-delete; with a storage shared between proce
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional, Protocol, Union
 from urllib.parse import urlsplit
 
@@ -91,6 +93,21 @@ def _is_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
+class SessionBinding(NamespacedStorage):
+    """One browser session's storage: the client's backend, namespaced by the session
+    id (the device id). ``written`` tells a framework adapter that the session now holds
+    state (a pending login or tokens), so its cookie must reach the browser."""
+
+    written: bool = False
+
+    def set(self, key: str, value: Any) -> None:
+        super().set(key, value)
+        self.written = True
+
+
+_UNBOUND = object()
+
+
 class OAuth:
     """A Kinde OAuth client for a server-side web app (authorization code + PKCE).
 
@@ -105,6 +122,13 @@ class OAuth:
 
     ``refresh_margin``: seconds before expiry at which ``get_access_token`` refreshes.
     ``pending_ttl``: seconds a login attempt (its state) stays valid.
+
+    ``framework`` (``"fastapi"``, ``"flask"``, ``"django"``) with ``app`` and
+    ``framework_options`` installs that web framework's adapter (see
+    :mod:`kinde_sdk.frameworks`; the object is in ``self.integration``). Each request is
+    then bound to its browser session (:meth:`bind_session`), whose state lives in this
+    client's storage backend under the session id; outside a bound request the session
+    helpers raise rather than read one session shared by every user.
     """
 
     def __init__(
@@ -122,17 +146,16 @@ class OAuth:
         storage: Union[NamespacedStorage, StorageBackend, None] = None,
         framework: Optional[str] = None,
         app: Any = None,
+        framework_options: Optional[Mapping[str, Any]] = None,
         transport: Optional[Transport] = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         pending_ttl: float = _flow.DEFAULT_PENDING_TTL,
         leeway: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if framework is not None or app is not None:
+        if framework is None and (app is not None or framework_options):
             raise KindeConfigurationError(
-                "framework integrations (framework=/app=) are not available yet in this "
-                "version of kinde_sdk; use OAuth without them and call login(), "
-                "handle_redirect() and logout() from your own routes"
+                "app= and framework_options= need framework= (fastapi, flask or django)"
             )
         self.client_id = require(
             from_env(client_id, "KINDE_CLIENT_ID"), "client_id", ["KINDE_CLIENT_ID"]
@@ -178,6 +201,19 @@ class OAuth:
         self._metadata_cache: Optional[dict[str, Any]] = None
         self._id_validator: Optional[TokenValidator] = None
         self._access_validator: Optional[TokenValidator] = None
+        # Per-request session binding (see bind_session); one variable per client.
+        self._session: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            f"kinde_oauth_session_{id(self)}", default=_UNBOUND
+        )
+        self._sessions_required = False
+        self.framework: Optional[str] = None
+        self.integration: Any = None
+        if framework is not None:
+            from ..frameworks import install
+
+            self.framework = framework
+            self._sessions_required = True
+            self.integration = install(self, framework, app, dict(framework_options or {}))
 
     def __repr__(self) -> str:
         return f"OAuth(client_id={self.client_id!r}, domain={self._domain!r})"
@@ -191,6 +227,77 @@ class OAuth:
     def redirect_uri(self) -> str:
         """The callback URL; KindeConfigurationError when none was configured."""
         return require(self._redirect_uri, "redirect_uri", ["KINDE_REDIRECT_URI"])
+
+    # --- per-request sessions ------------------------------------------------------
+
+    def _backend(self) -> StorageBackend:
+        base = self._storage
+        if isinstance(base, StorageManager):
+            return base.storage.backend
+        assert isinstance(base, NamespacedStorage)
+        return base.backend
+
+    def session_storage(self, session_id: str) -> SessionBinding:
+        """The storage of one browser session: this client's backend, namespaced by
+        ``session_id`` (the session's device id)."""
+        return SessionBinding(self._backend(), device_id=session_id)
+
+    def enter_session(self, session_id: str) -> tuple[SessionBinding, contextvars.Token[Any]]:
+        """Bind the current context (request) to ``session_id``; undo with
+        :meth:`exit_session`. Prefer :meth:`bind_session`."""
+        binding = self.session_storage(session_id)
+        return binding, self._session.set(binding)
+
+    def exit_session(self, token: contextvars.Token[Any]) -> None:
+        self._session.reset(token)
+
+    @contextlib.contextmanager
+    def bind_session(self, session_id: str) -> Iterator[SessionBinding]:
+        """Within the block (and tasks/threads that copy this context), the session
+        helpers (``is_authenticated``, ``get_user_info``, claims, ``login``,
+        ``handle_redirect``, ``logout``) use the storage of browser session
+        ``session_id`` instead of the client's default storage. Framework adapters do
+        this per request; contextvars keep concurrent requests apart."""
+        binding, token = self.enter_session(session_id)
+        try:
+            yield binding
+        finally:
+            self.exit_session(token)
+
+    def current_session(self) -> Optional[SessionBinding]:
+        """The session bound to the current context, if any."""
+        bound = self._session.get()
+        return bound if isinstance(bound, SessionBinding) else None
+
+    @property
+    def _store(self) -> _Store:
+        bound = self._session.get()
+        if isinstance(bound, SessionBinding):
+            return bound
+        if self._sessions_required:
+            # With a framework, the default storage would be one session shared by
+            # every user: refuse instead.
+            raise KindeConfigurationError(
+                "no browser session is bound: with framework= the session helpers work "
+                "inside requests that pass through the kinde integration (or inside "
+                "oauth.bind_session(...))"
+            )
+        return self._storage
+
+    def move_session(self, old_session_id: str, new_session_id: str) -> None:
+        """Move this client's tokens from one session id to another and clear the old
+        session (adapters rotate the session id at login against session fixation)."""
+        old = self.session_storage(old_session_id)
+        record = old.get(self._tokens_key)
+        old.clear_device_data()
+        if record is not None:
+            self.session_storage(new_session_id).set(self._tokens_key, record)
+
+    def clear_session(self, session_id: str) -> None:
+        """Delete everything stored for browser session ``session_id``."""
+        self.session_storage(session_id).clear_device_data()
+        with self._lock:
+            self._refresh_locks.pop(session_id, None)
 
     # --- discovery and validators -------------------------------------------------
 
@@ -261,7 +368,7 @@ class OAuth:
             options=opts,
         )
         pending = request.pending
-        self._storage.set(_flow.pending_key(pending.state), pending.to_json())
+        self._store.set(_flow.pending_key(pending.state), pending.to_json())
         return request.url
 
     def login(self, **options: Any) -> str:
@@ -287,14 +394,14 @@ class OAuth:
         """Read and delete the attempt that issued ``state`` (single use)."""
         key = _flow.pending_key(state)
         with self._state_lock:
-            data = self._storage.get(key)
+            data = self._store.get(key)
             if data is None:
                 raise StateError(
                     "unknown or already used state: this login attempt was not started "
                     "here or was already completed; start a new login",
                     error="invalid_state",
                 )
-            self._storage.delete(key)
+            self._store.delete(key)
         pending = _flow.PendingLogin.from_json(data)
         pending.check(state, self._clock(), self.pending_ttl)
         return pending
@@ -337,7 +444,7 @@ class OAuth:
         )
         tokens = self._token_request(form)
         record = self._verified_record(tokens, nonce=pending.nonce, previous=None)
-        self._storage.set(self._tokens_key, record)
+        self._store.set(self._tokens_key, record)
         info = self.get_user_info()
         assert info is not None
         return info
@@ -390,7 +497,7 @@ class OAuth:
     # --- session -------------------------------------------------------------------
 
     def _load(self) -> Optional[dict[str, Any]]:
-        record = self._storage.get(self._tokens_key)
+        record = self._store.get(self._tokens_key)
         if not isinstance(record, dict) or not isinstance(record.get("access_token"), str):
             return None
         return record
@@ -433,7 +540,7 @@ class OAuth:
         }
 
     def _refresh_lock(self) -> threading.Lock:
-        device = self._storage.get_device_id()
+        device = self._store.get_device_id()
         with self._lock:
             lock = self._refresh_locks.get(device)
             if lock is None:
@@ -471,10 +578,10 @@ class OAuth:
         except TokenError as exc:
             if exc.error == "invalid_grant":
                 logger.info("kinde refresh token refused (invalid_grant): session ended")
-                self._storage.delete(self._tokens_key)
+                self._store.delete(self._tokens_key)
             raise
         new_record = self._verified_record(tokens, nonce=None, previous=record)
-        self._storage.set(self._tokens_key, new_record)
+        self._store.set(self._tokens_key, new_record)
         return new_record
 
     def get_access_token(self) -> Optional[str]:
@@ -508,7 +615,7 @@ class OAuth:
         record = self._load()
         if revoke and record is not None and record.get("refresh_token"):
             self._revoke(meta, str(record["refresh_token"]))
-        self._storage.delete(self._tokens_key)
+        self._store.delete(self._tokens_key)
         endpoint = meta.get("end_session_endpoint")
         if not endpoint:
             raise KindeConfigurationError(

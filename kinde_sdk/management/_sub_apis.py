@@ -1,7 +1,8 @@
 """One typed attribute per generated API class (``client.users``, ``client.roles``, ...).
 
 Each property imports its API module on first use only (tens of milliseconds each), so
-a client that only manages users never pays for the other 26. ``tests/unit/test_sub_apis.py`` checks that every generated API class has its
+a client that only manages users never pays for the other 26.
+``tests/unit/test_public_surface.py`` checks that every generated API class has its
 attribute here.
 """
 

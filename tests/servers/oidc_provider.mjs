@@ -1,6 +1,7 @@
 // node-oidc-provider 9.x test OP for the kinde_sdk OAuth integration tests.
 // Started by tests/servers/oidc_provider.py; loopback only. Env:
-//   PORT, ISSUER, API_AUDIENCE, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, LOGOUT_REDIRECT_URI,
+//   PORT, ISSUER, API_AUDIENCE, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, LOGOUT_REDIRECT_URI
+//   (both may be comma-separated lists, e.g. for example apps on other ports),
 //   JWKS_FILE (RS256 key, generated when missing), KINDE_ROUTES=1 (Kinde-style paths).
 // Access tokens (JWT, audience API_AUDIENCE) carry Kinde-like claims: permissions, org_code,
 // roles, feature_flags; the ID token carries org_codes and the profile/email claims.
@@ -52,8 +53,8 @@ const configuration = {
   clients: [{
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
-    redirect_uris: [REDIRECT_URI],
-    post_logout_redirect_uris: [LOGOUT_REDIRECT_URI],
+    redirect_uris: REDIRECT_URI.split(','),
+    post_logout_redirect_uris: LOGOUT_REDIRECT_URI.split(','),
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_post',

@@ -17,9 +17,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import urllib3
@@ -38,7 +39,14 @@ LOGOUT_REDIRECT_URI = "http://127.0.0.1:8000/"
 class OIDCProvider:
     """``node oidc_provider.mjs`` as a child process on a free port."""
 
-    def __init__(self, *, port: Optional[int] = None, kinde_routes: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        port: Optional[int] = None,
+        kinde_routes: bool = True,
+        extra_redirect_uris: Sequence[str] = (),
+        extra_logout_redirect_uris: Sequence[str] = (),
+    ) -> None:
         if not MODULE.exists():
             raise RuntimeError(f"{MODULE} is missing: run `make install` (npm ci in tools/)")
         node = shutil.which("node")
@@ -59,8 +67,11 @@ class OIDCProvider:
                 "ISSUER": self.url,
                 "CLIENT_ID": self.client_id,
                 "CLIENT_SECRET": self.client_secret,
-                "REDIRECT_URI": self.redirect_uri,
-                "LOGOUT_REDIRECT_URI": self.logout_redirect_uri,
+                # Extra URIs: example apps served on free ports (tests/e2e).
+                "REDIRECT_URI": ",".join([self.redirect_uri, *extra_redirect_uris]),
+                "LOGOUT_REDIRECT_URI": ",".join(
+                    [self.logout_redirect_uri, *extra_logout_redirect_uris]
+                ),
                 "JWKS_FILE": str(Path(self.workdir) / "jwks.json"),
                 "OIDC_PROVIDER_MODULE": str(MODULE),
                 "KINDE_ROUTES": "1" if kinde_routes else "0",
@@ -94,11 +105,11 @@ class OIDCProvider:
         return data
 
 
-def start_oidc_provider(attempts: int = 3) -> OIDCProvider:
+def start_oidc_provider(attempts: int = 3, **options: Any) -> OIDCProvider:
     """Start on a free port, retrying with a new port if one was taken meanwhile."""
     last: Optional[Exception] = None
     for _ in range(attempts):
-        provider = OIDCProvider()
+        provider = OIDCProvider(**options)
         try:
             return provider.start()
         except RuntimeError as exc:

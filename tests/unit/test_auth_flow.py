@@ -400,10 +400,11 @@ def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert OAuth(storage=MemoryStorage()).domain == "https://other.kinde.example"
 
 
-def test_framework_not_available_yet() -> None:
-    with pytest.raises(KindeConfigurationError, match="framework integrations"):
-        make(framework="flask")
-    with pytest.raises(KindeConfigurationError, match="framework integrations"):
+def test_framework_arguments_are_checked() -> None:
+    # The integrations themselves: tests/integration/test_frameworks_*.py.
+    with pytest.raises(KindeConfigurationError, match="unknown framework"):
+        make(framework="bottle")
+    with pytest.raises(KindeConfigurationError, match="need framework="):
         make(app=object())
 
 

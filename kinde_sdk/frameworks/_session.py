@@ -1,0 +1,548 @@
+"""What the framework adapters share, without any framework: settings, the signed
+session cookie, per-request session state, safe redirects, excluded paths, the
+"browser or API?" decision, bearer-token checks and the error page.
+
+Session design (also in the README):
+
+* Each browser session has an id from ``secrets.token_urlsafe(32)`` (256 bits). The
+  cookie carries only ``<id>.<HMAC-SHA256 signature>``: about 90 bytes, whatever the
+  size of the tokens, and never the client secret or a token.
+* Tokens stay server-side in the OAuth client's storage backend (memory, file or
+  redis), namespaced by the session id (``NamespacedStorage(backend, device_id=id)``).
+* The cookie is ``HttpOnly``, ``SameSite=Lax``, ``Path=/`` and ``Secure`` unless the
+  request came over plain http to a loopback host (local development).
+* A cookie is only sent once the session holds something (a pending login), the id is
+  replaced at login (no session fixation) and the session's data is deleted at logout.
+* The signing key is ``session_secret=``, else env ``KINDE_SESSION_SECRET``, else one
+  derived (read-only, HMAC with a fixed label) from the host app's own ``SECRET_KEY``
+  (Flask, Django). Nothing in the host app's configuration is ever written.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import hashlib
+import hmac
+import html
+import logging
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Union
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from .._config import is_loopback_host
+from ..errors import (
+    InvalidTokenError,
+    KindeConfigurationError,
+    KindeConnectionError,
+    KindeError,
+    TokenError,
+)
+
+if TYPE_CHECKING:
+    from ..auth.oauth import OAuth
+
+logger = logging.getLogger("kinde_sdk")
+
+__all__ = [
+    "AuthFailure",
+    "IntegrationSettings",
+    "RequestSession",
+    "check_authorization",
+    "error_page",
+    "is_api_request",
+    "is_excluded",
+    "parse_bearer",
+    "resolve_secret",
+    "safe_redirect",
+]
+
+DEFAULT_COOKIE_NAME = "kinde_session"
+_SIGN_LABEL = b"kinde-sdk session cookie v1|"
+_DERIVE_LABEL = b"kinde-sdk session cookie key, derived from the app's SECRET_KEY"
+_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MIN_SECRET_LENGTH = 16
+
+
+def resolve_secret(explicit: Optional[str], app_secret: Any = None) -> bytes:
+    """The cookie signing key: explicit, else ``KINDE_SESSION_SECRET``, else derived from
+    the host app's ``SECRET_KEY`` (read, never written). Clear error if none."""
+    secret = explicit if explicit is not None else os.environ.get("KINDE_SESSION_SECRET")
+    if secret:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise KindeConfigurationError(
+                f"the session secret must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        return secret.encode("utf-8")
+    if isinstance(app_secret, bytes):
+        app_secret = app_secret.decode("utf-8", "replace")
+    if isinstance(app_secret, str) and len(app_secret) >= MIN_SECRET_LENGTH:
+        return hmac.new(app_secret.encode("utf-8"), _DERIVE_LABEL, hashlib.sha256).digest()
+    raise KindeConfigurationError(
+        "the kinde session cookie needs a signing key: pass session_secret= in "
+        "framework_options, set KINDE_SESSION_SECRET, or give the app a SECRET_KEY "
+        f"(at least {MIN_SECRET_LENGTH} characters)"
+    )
+
+
+def _check_path(value: str, name: str) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        raise KindeConfigurationError(f"{name} must be a path starting with a single '/'")
+    return value
+
+
+@dataclass
+class IntegrationSettings:
+    """Options shared by every adapter (``framework_options=`` of OAuth)."""
+
+    secret: bytes
+    login_path: str = "/login"
+    callback_path: str = "/callback"
+    logout_path: str = "/logout"
+    register_path: str = "/register"
+    user_path: str = "/user"
+    post_login_redirect: str = "/"
+    post_logout_redirect: str = "/"
+    allowed_redirects: tuple[str, ...] = ()
+    cookie_name: str = DEFAULT_COOKIE_NAME
+    cookie_secure: Optional[bool] = None
+    cookie_max_age: Optional[int] = None
+    excluded_paths: tuple[str, ...] = ()
+    protected_paths: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, options: Mapping[str, Any], app_secret: Any = None) -> IntegrationSettings:
+        opts = dict(options)
+        secret = resolve_secret(opts.pop("session_secret", None), app_secret)
+        settings = cls(secret=secret)
+        for name in (
+            "login_path",
+            "callback_path",
+            "logout_path",
+            "register_path",
+            "user_path",
+        ):
+            if name in opts:
+                setattr(settings, name, _check_path(opts.pop(name), name))
+        for name in ("post_login_redirect", "post_logout_redirect"):
+            if name in opts:
+                setattr(settings, name, str(opts.pop(name)))
+        for name in ("allowed_redirects", "excluded_paths", "protected_paths"):
+            if name in opts:
+                value = opts.pop(name)
+                if isinstance(value, str):
+                    raise KindeConfigurationError(f"{name} must be a list of strings")
+                setattr(settings, name, tuple(str(v) for v in value))
+        if "cookie_name" in opts:
+            name = str(opts.pop("cookie_name"))
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                raise KindeConfigurationError("cookie_name may use letters, digits, _ . -")
+            settings.cookie_name = name
+        if "cookie_secure" in opts:
+            settings.cookie_secure = opts.pop("cookie_secure")
+        if "cookie_max_age" in opts:
+            age = opts.pop("cookie_max_age")
+            settings.cookie_max_age = None if age is None else int(age)
+        settings.extra = opts
+        for target in (settings.post_login_redirect, settings.post_logout_redirect):
+            if safe_redirect(target, settings.allowed_redirects) is None:
+                raise KindeConfigurationError(
+                    "post_login_redirect / post_logout_redirect must be a same-origin path "
+                    "or one of allowed_redirects"
+                )
+        return settings
+
+    def no_extra(self, framework: str) -> None:
+        if self.extra:
+            raise KindeConfigurationError(
+                f"unknown framework option(s) for {framework}: {', '.join(sorted(self.extra))}"
+            )
+
+    # --- cookie ----------------------------------------------------------------------
+
+    def sign(self, session_id: str) -> str:
+        mac = hmac.new(self.secret, _SIGN_LABEL + session_id.encode("ascii"), hashlib.sha256)
+        sig = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+        return f"{session_id}.{sig}"
+
+    def unsign(self, value: Optional[str]) -> Optional[str]:
+        """The session id in a cookie value, or None when absent, malformed or forged."""
+        if not value or len(value) > 200:
+            return None
+        session_id, _, _sig = value.partition(".")
+        if not _SESSION_ID_RE.match(session_id):
+            return None
+        if not hmac.compare_digest(self.sign(session_id), value):
+            return None
+        return session_id
+
+    def secure_for(self, scheme: str, host: str) -> bool:
+        if self.cookie_secure is not None:
+            return bool(self.cookie_secure)
+        return not (scheme == "http" and is_loopback_host(_host_only(host)))
+
+    def cookie_header(self, value: str, *, secure: bool, delete: bool = False) -> str:
+        """A complete ``Set-Cookie`` header value."""
+        parts = [f"{self.cookie_name}={'' if delete else value}", "Path=/", "HttpOnly"]
+        parts.append("SameSite=Lax")
+        if delete:
+            parts.append("Max-Age=0")
+            parts.append("Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+        elif self.cookie_max_age is not None:
+            parts.append(f"Max-Age={self.cookie_max_age}")
+        if secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def login_redirect_for(self, path: str, query: str = "") -> str:
+        """Where an unauthenticated browser goes: the login route, back here after."""
+        target = path + (f"?{query}" if query else "")
+        if safe_redirect(target, ()) is None:
+            return self.login_path
+        return f"{self.login_path}?{urlencode({'next': target})}"
+
+
+def _host_only(host: str) -> str:
+    host = host.strip()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class RequestSession:
+    """The session of one request: its id, whether the browser has it already, and
+    what the response must do to the cookie (set a new id, or delete it)."""
+
+    def __init__(self, session_id: Optional[str]) -> None:
+        self.from_cookie = session_id is not None
+        self.session_id = session_id or new_session_id()
+        self.rotated = False
+        self.ended = False
+        self.binding: Any = None  # the OAuth SessionBinding of this request
+
+    def rotate(self) -> str:
+        """Replace the id (after login); returns the new one."""
+        self.session_id = new_session_id()
+        self.rotated = True
+        return self.session_id
+
+    def end(self) -> None:
+        self.ended = True
+
+    def cookie_action(self) -> Optional[str]:
+        """``"set"``, ``"delete"`` or None."""
+        if self.ended:
+            return "delete" if self.from_cookie else None
+        written = bool(getattr(self.binding, "written", False))
+        if self.rotated or (not self.from_cookie and written):
+            return "set"
+        return None
+
+
+# --- redirects, paths, request kind ------------------------------------------------------
+
+
+def safe_redirect(target: Optional[str], allowed: Iterable[str]) -> Optional[str]:
+    """``target`` if it is a same-origin path (``/x``, not ``//x`` or ``/\\x``) or exactly
+    one of ``allowed``; else None."""
+    if not target or not isinstance(target, str):
+        return None
+    if target in tuple(allowed):
+        return target
+    if any(ord(c) < 0x20 or c == "\x7f" for c in target) or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def is_excluded(path: str, excluded: Sequence[str]) -> bool:
+    """Exact match, or prefix match for entries ending with ``/`` (``/static/``); an
+    entry ``/health`` also covers ``/health/...``."""
+    for entry in excluded:
+        if entry.endswith("/"):
+            if path.startswith(entry) or path == entry.rstrip("/"):
+                return True
+        elif path == entry or path.startswith(entry + "/"):
+            return True
+    return False
+
+
+def is_api_request(headers: Mapping[str, str]) -> bool:
+    """API clients get 401/403; browsers get redirected to the login page.
+    ``headers`` must have lower-case names."""
+    if headers.get("authorization"):
+        return True
+    if headers.get("x-requested-with", "").lower() == "xmlhttprequest":
+        return True
+    accept = headers.get("accept", "").lower()
+    return "application/json" in accept and "text/html" not in accept
+
+
+# --- bearer tokens and authorization ------------------------------------------------------
+
+
+class AuthFailure(Exception):
+    """A refused request: ``status`` 401 or 403 with the RFC 6750 challenge."""
+
+    def __init__(self, status: int, error: Optional[str], description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+    @property
+    def www_authenticate(self) -> str:
+        if self.error is None:  # no credentials at all: no error code (RFC 6750 3.1)
+            return 'Bearer realm="kinde"'
+        desc = re.sub(r'["\\\x00-\x1f\x7f]', "", self.description)[:200]
+        return f'Bearer realm="kinde", error="{self.error}", error_description="{desc}"'
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error or "unauthorized", "error_description": self.description}
+
+
+def parse_bearer(authorization: Optional[str]) -> str:
+    """The token of an ``Authorization: Bearer`` header; AuthFailure otherwise."""
+    if not authorization:
+        raise AuthFailure(401, None, "a bearer token is required")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise AuthFailure(401, "invalid_request", "the Authorization header is not a bearer token")
+    return token
+
+
+def invalid_token(exc: Exception) -> AuthFailure:
+    """The AuthFailure for a verification error; other exceptions are re-raised."""
+    if isinstance(exc, InvalidTokenError):
+        return AuthFailure(401, "invalid_token", str(exc) or "the token is not valid")
+    if isinstance(exc, KindeError):  # JWKS unavailable: not the client's fault
+        return AuthFailure(503, "temporarily_unavailable", "token keys are unavailable")
+    raise exc
+
+
+def _granted_permissions(claims: Mapping[str, Any]) -> set[str]:
+    perms = claims.get("permissions")
+    if isinstance(perms, str):
+        return set(perms.split())
+    if isinstance(perms, list):
+        return {p for p in perms if isinstance(p, str)}
+    return set()
+
+
+def _role_keys(claims: Mapping[str, Any]) -> set[str]:
+    roles = claims.get("roles")
+    keys: set[str] = set()
+    if isinstance(roles, list):
+        for role in roles:
+            if isinstance(role, str):
+                keys.add(role)
+            elif isinstance(role, dict) and isinstance(role.get("key"), str):
+                keys.add(role["key"])
+    return keys
+
+
+def check_authorization(
+    claims: Mapping[str, Any],
+    *,
+    permissions: Sequence[str] = (),
+    roles: Sequence[str] = (),
+) -> None:
+    """Every permission in ``permissions`` and at least one of ``roles`` (when given);
+    AuthFailure(403, insufficient_scope) otherwise."""
+    missing = [p for p in permissions if p not in _granted_permissions(claims)]
+    if missing:
+        raise AuthFailure(403, "insufficient_scope", f"missing permission: {', '.join(missing)}")
+    if roles and not set(roles) & _role_keys(claims):
+        raise AuthFailure(
+            403, "insufficient_scope", f"requires one of the roles: {', '.join(roles)}"
+        )
+
+
+def normalize_names(value: Union[str, Sequence[str], None]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+# --- error page -----------------------------------------------------------------------------
+
+
+def callback_error(exc: BaseException) -> tuple[int, str]:
+    """Status and user-facing text for a failed callback (no stack trace, no secrets)."""
+    if isinstance(exc, KindeConnectionError):
+        return 502, "The sign-in service could not be reached. Please try again."
+    if isinstance(exc, TokenError):
+        if exc.error == "access_denied":
+            return 400, "Sign-in was cancelled or access was denied."
+        if exc.error == "invalid_state":
+            return 400, (
+                "This sign-in link is invalid or has expired (unknown state). "
+                "Please start the sign-in again."
+            )
+        detail = f" ({exc.error})" if exc.error else ""
+        return 400, f"Sign-in failed: the identity provider returned an error{detail}."
+    if isinstance(exc, InvalidTokenError):
+        return 400, "Sign-in failed: the identity provider's tokens could not be verified."
+    if isinstance(exc, KindeError):
+        return 400, "Sign-in failed."
+    return 500, "Sign-in failed because of an internal error."
+
+
+def error_page(status: int, message: str, login_path: str = "/login") -> str:
+    """A minimal HTML page: the message escaped, a link to sign in again."""
+    title = "Access denied" if status == 403 else "Sign-in error"
+    msg = html.escape(message)
+    link = html.escape(login_path, quote=True)
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p id='kinde-error'>{msg}</p>"
+        f"<p><a href='{link}'>Sign in again</a></p></body></html>"
+    )
+
+
+# --- the flow behind the routes, shared by the adapters -------------------------------------
+
+_NEXT_PREFIX = "kinde_fw_next:"
+_LOGIN_PASSTHROUGH = ("org_code", "login_hint", "lang", "connection_id", "invitation_code")
+
+
+@dataclass
+class Outcome:
+    """What a route answers: a redirect (``location``) or a page (``status``, ``html``)."""
+
+    status: int
+    location: Optional[str] = None
+    html: Optional[str] = None
+
+
+class WebFlow:
+    """The routes' logic over an OAuth client, with the session bound by the adapter."""
+
+    def __init__(self, oauth: OAuth, settings: IntegrationSettings) -> None:
+        self.oauth = oauth
+        self.settings = settings
+
+    # session binding
+    def open(self, cookie_value: Optional[str]) -> RequestSession:
+        return RequestSession(self.settings.unsign(cookie_value))
+
+    def bind(self, session: RequestSession) -> contextvars.Token[Any]:
+        session.binding, token = self.oauth.enter_session(session.session_id)
+        return token
+
+    def release(self, token: contextvars.Token[Any]) -> None:
+        self.oauth.exit_session(token)
+
+    def cookie_change(
+        self, session: RequestSession, scheme: str, host: str
+    ) -> Optional[tuple[str, str, bool]]:
+        """``(action, value, secure)`` for frameworks with their own cookie API."""
+        action = session.cookie_action()
+        if action is None:
+            return None
+        value = self.settings.sign(session.session_id) if action == "set" else ""
+        return action, value, self.settings.secure_for(scheme, host)
+
+    def set_cookie_header(self, session: RequestSession, scheme: str, host: str) -> Optional[str]:
+        action = session.cookie_action()
+        if action is None:
+            return None
+        secure = self.settings.secure_for(scheme, host)
+        if action == "delete":
+            return self.settings.cookie_header("", secure=secure, delete=True)
+        return self.settings.cookie_header(self.settings.sign(session.session_id), secure=secure)
+
+    # routes (called with the session bound)
+    def login(self, session: RequestSession, query: Mapping[str, str], *, register: bool) -> str:
+        target = safe_redirect(query.get("next"), self.settings.allowed_redirects)
+        options = {k: query[k] for k in _LOGIN_PASSTHROUGH if query.get(k)}
+        url = self.oauth.register(**options) if register else self.oauth.login(**options)
+        state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+        if target and state:
+            session.binding.set(_NEXT_PREFIX + state, target)
+        return url
+
+    def callback(self, session: RequestSession, query: Mapping[str, str]) -> Outcome:
+        state = query.get("state")
+        try:
+            self.oauth.handle_redirect(
+                query.get("code"),
+                state,
+                error=query.get("error"),
+                error_description=query.get("error_description"),
+                iss=query.get("iss"),
+            )
+        except Exception as exc:
+            status, message = callback_error(exc)
+            if status >= 500 and not isinstance(exc, KindeError):
+                logger.exception("kinde callback failed")
+            else:
+                logger.info("kinde callback refused: %s", type(exc).__name__)
+            return Outcome(status, html=error_page(status, message, self.settings.login_path))
+        target = None
+        if state:
+            key = _NEXT_PREFIX + state
+            target = session.binding.get(key)
+            session.binding.delete(key)
+        target = safe_redirect(target, self.settings.allowed_redirects)
+        old = session.session_id
+        self.oauth.move_session(old, session.rotate())
+        return Outcome(302, location=target or self.settings.post_login_redirect)
+
+    def logout(self, session: RequestSession) -> str:
+        url = self.settings.post_logout_redirect
+        if session.from_cookie and self.oauth.is_authenticated():
+            try:
+                url = self.oauth.logout()
+            except KindeError as exc:  # provider down: the local session still ends
+                logger.warning("kinde logout: %s", type(exc).__name__)
+        if session.from_cookie:
+            self.oauth.clear_session(session.session_id)
+        session.end()
+        return url
+
+    def user(self) -> Optional[dict[str, Any]]:
+        if not self.oauth.is_authenticated():
+            return None
+        return self.oauth.get_user_info()
+
+    def authorize(
+        self, *, permissions: Sequence[str] = (), roles: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """The signed-in user's access-token claims, checked; AuthFailure(401) when no
+        one is signed in, AuthFailure(403) when a permission or role is missing."""
+        if not self.oauth.is_authenticated():
+            raise AuthFailure(401, None, "sign-in required")
+        try:
+            claims = self.oauth._claims("access_token")
+        except TokenError:  # refresh refused: the session has ended
+            raise AuthFailure(401, None, "sign-in required") from None
+        if not self.oauth.is_authenticated():
+            raise AuthFailure(401, None, "sign-in required")
+        check_authorization(claims, permissions=permissions, roles=roles)
+        return claims
+
+    def refusal(self, failure: AuthFailure, api: bool, path: str, query: str) -> Outcome:
+        """Browser: 401 becomes a redirect to login; 403 a page. API: the status."""
+        if not api and failure.status == 401:
+            return Outcome(302, location=self.settings.login_redirect_for(path, query))
+        return Outcome(
+            failure.status,
+            html=error_page(failure.status, failure.description, self.settings.login_path),
+        )
