@@ -1,0 +1,64 @@
+"""Test your Kinde-protected application without Kinde.
+
+:class:`FakeKinde` is an in-process fake Kinde domain (OpenID discovery, JWKS, token
+endpoint) that mints tokens with Kinde's claim shapes, including deliberately bad ones.
+Installing ``kinde-sdk`` also registers a pytest plugin
+(:mod:`kinde_sdk.testing.pytest_plugin`) with the fixtures ``fake_kinde``,
+``kinde_token`` and ``kinde_validator``; disable it with ``pytest -p no:kinde_sdk``.
+
+Nothing here is imported by ``import kinde_sdk``; it needs the ``cryptography`` package
+(installed with ``PyJWT[crypto]``, a dependency of the SDK).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._claims import feature_flag_claims, role_claims
+    from ._fake import (
+        DEFAULT_AUDIENCE,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_SCOPES,
+        DEFAULT_SUB,
+        WRONG_AUDIENCE,
+        FakeKinde,
+    )
+
+# Imported on first use, so that pytest loading the plugin (a submodule) at start-up
+# does not import PyJWT and cryptography for test suites that never use the kit.
+_LAZY = {
+    "DEFAULT_AUDIENCE": "_fake",
+    "DEFAULT_CLIENT_ID": "_fake",
+    "DEFAULT_SCOPES": "_fake",
+    "DEFAULT_SUB": "_fake",
+    "WRONG_AUDIENCE": "_fake",
+    "FakeKinde": "_fake",
+    "feature_flag_claims": "_claims",
+    "role_claims": "_claims",
+}
+
+__all__ = [
+    "DEFAULT_AUDIENCE",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_SCOPES",
+    "DEFAULT_SUB",
+    "WRONG_AUDIENCE",
+    "FakeKinde",
+    "feature_flag_claims",
+    "role_claims",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
