@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := tools/node_modules/.installed
 
-.PHONY: install test demo generate check-generated spec-update lint format typecheck bench clean
+.PHONY: install test demo generate check-generated spec-update check-coverage lint format typecheck bench clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -33,6 +33,13 @@ generate: install
 check-generated: install
 	$(PY) scripts/check_generated.py
 
+# Exit 0 unchanged, 10 changed (non-breaking), 20 breaking, 1 error; SPEC=path to use a file.
+spec-update: install
+	$(PY) scripts/update_spec.py $(if $(SPEC),--from $(SPEC))
+
+check-coverage: install
+	$(PY) scripts/check_coverage.py
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -43,6 +50,12 @@ format: install
 
 typecheck: install
 	$(PY) -m mypy
+
+# Not part of the test suite: ratios against the dependency floor and the official SDK
+# (installed on first run into build/bench-venv-official). Writes bench-results.json.
+# BENCH_ARGS=--quick for a smoke run, --no-official to skip the official SDK.
+bench: install
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build tools/node_modules .pytest_cache .mypy_cache .ruff_cache
