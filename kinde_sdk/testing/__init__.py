@@ -2,9 +2,12 @@
 
 :class:`FakeKinde` is an in-process fake Kinde domain (OpenID discovery, JWKS, token
 endpoint) that mints tokens with Kinde's claim shapes, including deliberately bad ones.
+:func:`login_test_client` logs a web framework's test client (FastAPI, Flask, Django)
+in as a test user through the app's real login and callback routes.
 Installing ``kinde-sdk`` also registers a pytest plugin
 (:mod:`kinde_sdk.testing.pytest_plugin`) with the fixtures ``fake_kinde``,
-``kinde_token`` and ``kinde_validator``; disable it with ``pytest -p no:kinde_sdk``.
+``kinde_token``, ``kinde_validator`` and ``kinde_login``; disable it with
+``pytest -p no:kinde_sdk``.
 
 Nothing here is imported by ``import kinde_sdk``; it needs the ``cryptography`` package
 (installed with ``PyJWT[crypto]``, a dependency of the SDK).
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
         WRONG_AUDIENCE,
         FakeKinde,
     )
+    from ._login import KindeLoginError, login_test_client
 
 # Imported on first use, so that pytest loading the plugin (a submodule) at start-up
 # does not import PyJWT and cryptography for test suites that never use the kit.
@@ -35,7 +39,9 @@ _LAZY = {
     "DEFAULT_SUB": "_fake",
     "WRONG_AUDIENCE": "_fake",
     "FakeKinde": "_fake",
+    "KindeLoginError": "_login",
     "feature_flag_claims": "_claims",
+    "login_test_client": "_login",
     "role_claims": "_claims",
 }
 
@@ -46,7 +52,9 @@ __all__ = [
     "DEFAULT_SUB",
     "WRONG_AUDIENCE",
     "FakeKinde",
+    "KindeLoginError",
     "feature_flag_claims",
+    "login_test_client",
     "role_claims",
 ]
 

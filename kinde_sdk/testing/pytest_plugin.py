@@ -12,6 +12,12 @@ Fixtures:
 ``kinde_validator``
     A :class:`~kinde_sdk.auth.TokenValidator` for the fake's domain and default audience,
     new for each test, with no JWKS refetch cooldown (so a rotated key is seen at once).
+``kinde_login``
+    ``kinde_login(client, sub="kp_ann", permissions=["read:reports"])`` logs a framework
+    test client (FastAPI ``TestClient``, Flask ``app.test_client()``, Django
+    ``Client``) in through the app's real ``/login`` and ``/callback`` routes against
+    ``fake_kinde`` (:func:`~kinde_sdk.testing.login_test_client` bound to it) and
+    returns the callback's response.
 
 A fixture of the same name in your own ``conftest.py`` takes precedence. Disable the
 plugin with ``pytest -p no:kinde_sdk``. This module imports nothing heavy at pytest
@@ -21,7 +27,7 @@ start-up: the fake and the validator are imported when a fixture is first used.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
@@ -30,11 +36,21 @@ if TYPE_CHECKING:
 
     from ._fake import FakeKinde
 
-__all__ = ["KindeTokenFactory", "fake_kinde", "kinde_token", "kinde_validator"]
+__all__ = [
+    "KindeLogin",
+    "KindeTokenFactory",
+    "fake_kinde",
+    "kinde_login",
+    "kinde_token",
+    "kinde_validator",
+]
 
 
 KindeTokenFactory = Callable[..., str]
 """The type of the ``kinde_token`` fixture (``FakeKinde.issue_access_token``)."""
+
+KindeLogin = Callable[..., Any]
+"""The type of the ``kinde_login`` fixture: ``(client, **user) -> response``."""
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +83,15 @@ def kinde_validator(fake_kinde: FakeKinde) -> TokenValidator:
     from kinde_sdk.auth.token_validator import TokenValidator
 
     return TokenValidator(fake_kinde.domain, audience=fake_kinde.audience, jwks_cooldown=0)
+
+
+@pytest.fixture
+def kinde_login(fake_kinde: FakeKinde) -> KindeLogin:
+    """``kinde_login(client, next=None, login_path="/login", **user)``: log a framework
+    test client in as a test user through the app's routes, against ``fake_kinde``."""
+    from ._login import login_test_client
+
+    def login(client: Any, **options: Any) -> Any:
+        return login_test_client(client, fake_kinde, **options)
+
+    return login

@@ -18,6 +18,35 @@ SESSION_SECRET = secrets.token_urlsafe(32)
 APP_ORIGIN = "http://127.0.0.1:8000"  # the provider's registered redirect URI's origin
 
 
+def configure_django() -> None:
+    """Configure Django for the test process, once, whichever test module comes first
+    (settings cannot change afterwards): URLs from ``tests.integration._django_urls``,
+    the Kinde middleware, DRF with the Kinde authentication and permission classes."""
+    import django
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="host-django-secret-" + secrets.token_urlsafe(16),
+        ALLOWED_HOSTS=["127.0.0.1", "testserver"],
+        ROOT_URLCONF="tests.integration._django_urls",
+        MIDDLEWARE=["kinde_sdk.frameworks.django.KindeMiddleware"],
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
+        DATABASES={},
+        REST_FRAMEWORK={
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                "kinde_sdk.frameworks.django.KindeBearerAuthentication"
+            ],
+            "DEFAULT_PERMISSION_CLASSES": ["kinde_sdk.frameworks.django.KindePermission"],
+            "UNAUTHENTICATED_USER": None,
+        },
+        KINDE_EXCLUDED_PATHS=["/health"],
+    )
+    django.setup()
+
+
 def oauth_kwargs(provider: OIDCProvider, **framework_options: Any) -> dict[str, Any]:
     from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage
 

@@ -4,7 +4,6 @@ for plain Django views and for Django REST Framework."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -16,25 +15,9 @@ pytest.importorskip("rest_framework")
 
 from django.conf import settings  # noqa: E402
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="host-django-secret-" + secrets.token_urlsafe(16),
-        ALLOWED_HOSTS=["127.0.0.1", "testserver"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=["kinde_sdk.frameworks.django.KindeMiddleware"],
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        DATABASES={},
-        REST_FRAMEWORK={
-            "DEFAULT_AUTHENTICATION_CLASSES": [
-                "kinde_sdk.frameworks.django.KindeBearerAuthentication"
-            ],
-            "DEFAULT_PERMISSION_CLASSES": ["kinde_sdk.frameworks.django.KindePermission"],
-            "UNAUTHENTICATED_USER": None,
-        },
-        KINDE_EXCLUDED_PATHS=["/health"],
-    )
-    django.setup()
+from tests.integration._frameworks import configure_django  # noqa: E402
+
+configure_django()
 
 from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -51,10 +34,10 @@ from kinde_sdk.frameworks.django import (  # noqa: E402
     login_required,
     require_auth,
 )
+from tests.integration._django_urls import urlpatterns  # noqa: E402
 from tests.integration._frameworks import bearer_cases, oauth_kwargs  # noqa: E402
 from tests.servers.oidc_provider import DevLoginDriver, OIDCProvider  # noqa: E402
 
-urlpatterns: list[Any] = []
 HOST = "127.0.0.1:8000"
 JSON = {"HTTP_ACCEPT": "application/json"}
 

@@ -1,11 +1,11 @@
 """The README's "Testing your app" section, run as written: the code blocks are read
 from README.md, so the documentation cannot drift from what works.
 
-The block between ``<!-- testing-example:start -->`` and ``<!-- testing-example:end -->``
-is a complete test file: it is written to an empty directory and run by pytest in a
-subprocess, as in an application's project (no conftest; the fixtures come from the
-plugin that installing kinde-sdk registers). The section's other Python blocks run as
-scripts."""
+Each block between ``<!-- testing-example[-NAME]:start -->`` and the matching ``:end``
+marker is a complete test file (its first line, ``# test_....py``, names it): it is
+written to an empty directory and run by pytest in a subprocess, as in an application's
+project (no conftest; the fixtures come from the plugin that installing kinde-sdk
+registers). The section's other Python blocks run as scripts."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-START = "<!-- testing-example:start -->"
-END = "<!-- testing-example:end -->"
+_MARKED = re.compile(
+    r"<!-- (testing-example(?:-[a-z]+)?):start -->\n(.*?)<!-- \1:end -->\n", re.DOTALL
+)
 _BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+# marker name -> (file name, how many tests pass, the framework it needs)
+EXAMPLES = {
+    "testing-example": ("test_api_auth.py", 7, None),
+    "testing-example-fastapi": ("test_fastapi_app.py", 4, "fastapi"),
+    "testing-example-flask": ("test_flask_app.py", 5, "flask"),
+}
 
 
 def _section() -> str:
@@ -28,24 +35,32 @@ def _section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
-def _example() -> str:
-    section = _section()
-    marked = section[section.index(START) + len(START) : section.index(END)]
-    blocks = _BLOCK.findall(marked)
-    assert len(blocks) == 1, "one python block between the README's testing-example markers"
-    return str(blocks[0])
+def _examples() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, marked in _MARKED.findall(_section()):
+        blocks = _BLOCK.findall(marked)
+        assert len(blocks) == 1, f"one python block between the README's {name} markers"
+        found[name] = str(blocks[0])
+    return found
 
 
 def _other_blocks() -> list[str]:
-    section = _section()
-    rest = section[: section.index(START)] + section[section.index(END) :]
+    rest = _MARKED.sub("", _section())
     return [str(block) for block in _BLOCK.findall(rest)]
 
 
-def test_the_readme_example_test_file_passes(tmp_path: Path) -> None:
-    example = _example()
-    assert example.startswith("# test_api_auth.py\n")
-    (tmp_path / "test_api_auth.py").write_text(example, encoding="utf-8")
+def test_the_readme_has_its_examples() -> None:
+    assert sorted(_examples()) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_the_readme_example_test_file_passes(tmp_path: Path, name: str) -> None:
+    filename, passed, framework = EXAMPLES[name]
+    if framework is not None:
+        pytest.importorskip(framework)  # its extra; part of the dev extra
+    example = _examples()[name]
+    assert example.startswith(f"# {filename}\n")
+    (tmp_path / filename).write_text(example, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
@@ -54,7 +69,7 @@ def test_the_readme_example_test_file_passes(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout, result.stdout
+    assert f"{passed} passed" in result.stdout, result.stdout
 
 
 def test_the_readme_has_its_other_blocks() -> None:
