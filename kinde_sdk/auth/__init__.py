@@ -10,7 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .async_oauth import AsyncOAuth
     from .async_token_validator import AsyncTokenValidator
+    from .client_credentials import ClientCredentials
     from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
     from .token_validator import (
         CacheInfo,
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "AsyncOAuth": "async_oauth",
     "AsyncTokenValidator": "async_token_validator",
+    "ClientCredentials": "client_credentials",
     "FlagNotFoundError": "oauth",
     "FlagTypeError": "oauth",
     "OAuth": "oauth",
@@ -32,8 +36,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncOAuth",
     "AsyncTokenValidator",
     "CacheInfo",
+    "ClientCredentials",
     "FlagNotFoundError",
     "FlagTypeError",
     "OAuth",

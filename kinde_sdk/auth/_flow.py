@@ -2,7 +2,8 @@
 
 Nothing here does I/O or reads a clock of its own: callers pass the time in, send the
 requests this module describes and hand back what came back. The sync shell
-(:mod:`kinde_sdk.auth.oauth`) and a later async shell share all of it.
+(:mod:`kinde_sdk.auth.oauth`) and the async shell (:mod:`kinde_sdk.auth.async_oauth`)
+share all of it, with :mod:`kinde_sdk.auth._oauth_core`.
 
 Pending logins: every call to ``login()``/``register()``/``create_org()`` is one
 *attempt* with its own ``state``, ``nonce`` and PKCE ``code_verifier``, stored under its

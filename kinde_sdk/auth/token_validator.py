@@ -14,6 +14,7 @@ LRU of verified tokens after re-checking ``exp``/``nbf`` against the clock.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import time
@@ -22,6 +23,7 @@ from typing import Any, Callable, Optional, TypeVar, Union, cast
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
+from typing_extensions import Self
 
 from .._config import is_loopback_host, normalize_domain
 from .._transport import Transport, default_transport
@@ -133,6 +135,15 @@ class TokenValidatorCore:
             require_exp=False,
             issuer_required=False,
         )
+
+    def for_audience(self, audience: Union[str, Iterable[str], None]) -> Self:
+        """A validator like this one for another audience, sharing its JWKS cache (one
+        download per key rotation for both) but not its cache of verified tokens."""
+        twin = copy.copy(self)
+        twin.audience = normalize_audience(audience)
+        twin._cache = VerifiedTokenCache(self._cache.maxsize)
+        twin._policy = ClaimsPolicy(issuer=self.issuer, audience=twin.audience, leeway=self.leeway)
+        return twin
 
     def __repr__(self) -> str:
         return (

@@ -734,3 +734,19 @@ def test_decode_webhook_rejects_forgeries(
     body = jwt.encode(webhook_event(env, **extra), env.keys[signer].private, "RS256", {"kid": "k1"})
     with pytest.raises(expected):
         env.validator().decode_webhook(body)
+
+
+def test_for_audience_shares_keys_but_checks_its_own_audience(env: Env) -> None:
+    id_tokens = env.validator("client123")
+    api_tokens = id_tokens.for_audience(AUDIENCE)
+    api_token = env.mint("k1")  # aud = AUDIENCE
+    id_token = env.mint("k2", aud="client123")
+
+    assert api_tokens.verify(api_token)["aud"] == [AUDIENCE]
+    assert id_tokens.verify(id_token)["aud"] == "client123"
+    assert env.endpoint.requests == 1  # one JWKS download served both
+    with pytest.raises(InvalidAudienceError):
+        id_tokens.verify(api_token)
+    with pytest.raises(InvalidAudienceError):
+        api_tokens.verify(id_token)
+    assert api_tokens.audience != id_tokens.audience

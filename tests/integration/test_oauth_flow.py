@@ -8,40 +8,25 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import urllib3
 
-from kinde_sdk._retry import RetryPolicy
-from kinde_sdk._transport import Response, Transport
 from kinde_sdk.auth import FlagNotFoundError, FlagTypeError, OAuth, StateError
 from kinde_sdk.auth._flow import pending_key
 from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage
 from kinde_sdk.errors import InvalidTokenError, KindeConnectionError, TokenError
-from tests.servers._process import free_port
+from tests.integration._oauth_helpers import (
+    SwitchableTransport,
+    expire_access_token,
+    make_oauth,
+    refresh_token_is_revoked,
+    revoke_refresh_token,
+    sign_in,
+)
 from tests.servers.oidc_provider import OIDCProvider, login_and_get_callback
-
-
-class SwitchableTransport(Transport):
-    """A real transport that can send token-endpoint calls to a closed port (the
-    endpoint "down") and counts token-endpoint POSTs."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=10, retry=RetryPolicy(max_retries=0, deadline=20))
-        self.token_endpoint: Optional[str] = None
-        self.token_down = False
-        self.token_posts = 0
-        self._count_lock = threading.Lock()
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Response:
-        if self.token_endpoint is not None and url == self.token_endpoint:
-            with self._count_lock:
-                self.token_posts += 1
-            if self.token_down:
-                url = f"http://127.0.0.1:{free_port()}/oauth2/token"
-        return super().request(method, url, **kwargs)
 
 
 @pytest.fixture
@@ -52,43 +37,9 @@ def transport(oidc_provider: OIDCProvider) -> Iterator[SwitchableTransport]:
     t.close()
 
 
-def make_oauth(
-    provider: OIDCProvider, transport: Transport, *, storage: Optional[NamespacedStorage] = None
-) -> OAuth:
-    return OAuth(
-        client_id=provider.client_id,
-        client_secret=provider.client_secret,
-        redirect_uri=provider.redirect_uri,
-        host=provider.url,
-        audience=provider.api_audience,
-        logout_redirect_uri=provider.logout_redirect_uri,
-        storage=storage or NamespacedStorage(MemoryStorage()),
-        transport=transport,
-    )
-
-
 @pytest.fixture
 def oauth(oidc_provider: OIDCProvider, transport: SwitchableTransport) -> OAuth:
     return make_oauth(oidc_provider, transport)
-
-
-def sign_in(oauth: OAuth, login: str = "alice") -> dict[str, Any]:
-    # offline_access (a refresh token) needs prompt=consent at node-oidc-provider.
-    callback = login_and_get_callback(oauth.login(prompt="consent"), login=login)
-    assert "code" in callback, callback
-    return oauth.handle_redirect(callback["code"], callback["state"], iss=callback["iss"])
-
-
-def token_post(provider: OIDCProvider, endpoint: str, **fields: str) -> tuple[int, Any]:
-    form = {"client_id": provider.client_id, "client_secret": provider.client_secret, **fields}
-    response = urllib3.PoolManager().request("POST", endpoint, fields=form, encode_multipart=False)
-    return response.status, json.loads(response.data) if response.data else None
-
-
-def expire_access_token(oauth: OAuth) -> None:
-    record = oauth._storage.get(oauth._tokens_key)
-    record["expires_at"] = 0
-    oauth._storage.set(oauth._tokens_key, record)
 
 
 def test_authorization_url_comes_from_discovery(oauth: OAuth, oidc_provider: OIDCProvider) -> None:
@@ -220,14 +171,7 @@ def test_invalid_grant_ends_the_session(oauth: OAuth, oidc_provider: OIDCProvide
     sign_in(oauth)
     tokens = oauth.get_tokens()
     assert tokens is not None
-    revocation = str(oidc_provider.discovery()["revocation_endpoint"])
-    status, _ = token_post(
-        oidc_provider,
-        revocation,
-        token=tokens["refresh_token"],
-        token_type_hint="refresh_token",
-    )
-    assert status == 200
+    revoke_refresh_token(oidc_provider, tokens["refresh_token"])
     expire_access_token(oauth)
     with pytest.raises(TokenError) as info:
         oauth.get_access_token()
@@ -328,14 +272,7 @@ def test_logout_revokes_and_clears_only_this_session(
     assert first.get_tokens() is None
     assert first._storage.get("app_data") == {"kept": True}
     # the refresh token was revoked at the server
-    token_endpoint = str(oidc_provider.discovery()["token_endpoint"])
-    status, body = token_post(
-        oidc_provider,
-        token_endpoint,
-        grant_type="refresh_token",
-        refresh_token=first_tokens["refresh_token"],
-    )
-    assert status == 400 and body["error"] == "invalid_grant"
+    assert refresh_token_is_revoked(oidc_provider, first_tokens["refresh_token"])
     # the other session is untouched and still refreshes
     assert second.is_authenticated()
     assert second.get_user_info()["sub"] == "bob"  # type: ignore[index]

@@ -1,0 +1,291 @@
+"""``AsyncOAuth``: the asyncio shell of the authorization-code flow.
+
+The twin of :class:`~kinde_sdk.auth.OAuth`, with the same settings, storage, sessions,
+errors and behaviour. Every decision is the shared core's
+(:class:`~kinde_sdk.auth._oauth_core.OAuthCore` and :mod:`kinde_sdk.auth._flow`); this
+module only awaits the I/O: discovery, the token and revocation requests over
+:class:`~kinde_sdk._async_transport.AsyncTransport` (httpx) and the verifications with
+:class:`~kinde_sdk.auth.AsyncTokenValidator`.
+
+Awaitable: ``login``, ``register``, ``create_org``, ``handle_redirect``,
+``get_access_token``, ``refresh_tokens``, ``logout``, ``get_openid_configuration``.
+Plain methods (no network): ``is_authenticated``, ``get_user_info``, ``get_tokens`` and
+the claims helpers, which read the verified claims cached in the session's token
+record. They never refresh: an access token past its expiry gives no claims (as if
+signed out) until ``await get_access_token()`` refreshes it, so await that once per
+request before reading claims.
+
+Refresh is single-flight per session: coroutines that find the token due while another
+refreshes it wait for that refresh (an ``asyncio.Lock`` per session) and use its result.
+
+Storage calls are synchronous, as in ``OAuth``: memory and file storage are local and
+fast; with Redis storage each call is one short blocking round trip on the event loop.
+
+Needs httpx: ``pip install "kinde-sdk[async]"``. Like its transport, a client belongs to
+the event loop that first uses it; close it with :meth:`AsyncOAuth.aclose` (or
+``async with``). Framework integrations (``framework=``) are ``OAuth``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+
+from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
+from ..errors import KindeConnectionError, TokenError
+from . import _flow
+from ._flow import TokenSet
+from ._oauth_core import (
+    DEFAULT_REFRESH_MARGIN,
+    FORM_HEADERS,
+    OAuthCore,
+    RecordFlow,
+    parse_discovery,
+)
+from .async_token_validator import AsyncTokenValidator
+
+if TYPE_CHECKING:
+    from .._async_transport import AsyncTransport
+
+__all__ = ["AsyncOAuth"]
+
+
+class AsyncOAuth(OAuthCore):
+    """A Kinde OAuth client for async web apps (authorization code + PKCE).
+
+    The arguments are :class:`~kinde_sdk.auth.OAuth`'s (same env fallbacks and checks),
+    except ``transport``, an :class:`~kinde_sdk._async_transport.AsyncTransport`
+    (without one the client makes its own, closed by :meth:`aclose`), and no
+    ``framework``/``grant_type`` (for machine-to-machine tokens see
+    :class:`~kinde_sdk.auth.ClientCredentials`). A missing httpx is a
+    KindeConfigurationError at construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        redirect_uri: Optional[str] = None,
+        host: Optional[str] = None,
+        domain: Optional[str] = None,
+        audience: Optional[str] = None,
+        scopes: Union[str, Sequence[str], None] = None,
+        logout_redirect_uri: Optional[str] = None,
+        storage_config: StorageConfig = None,
+        storage: Union[NamespacedStorage, StorageBackend, None] = None,
+        transport: Optional[AsyncTransport] = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        pending_ttl: float = _flow.DEFAULT_PENDING_TTL,
+        leeway: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            host=host,
+            domain=domain,
+            audience=audience,
+            scopes=scopes,
+            logout_redirect_uri=logout_redirect_uri,
+            storage_config=storage_config,
+            storage=storage,
+            refresh_margin=refresh_margin,
+            pending_ttl=pending_ttl,
+            leeway=leeway,
+            clock=clock,
+        )
+        from .._async_transport import AsyncTransport
+
+        self._owns_transport = transport is None
+        self._transport = transport if transport is not None else AsyncTransport()
+        # asyncio primitives are made inside coroutines: before Python 3.10 they bind
+        # to the event loop current at construction.
+        self._metadata_lock: Optional[asyncio.Lock] = None
+        self._refresh_locks: dict[str, asyncio.Lock] = {}
+        self._id_validator: Optional[AsyncTokenValidator] = None
+        self._access_validator: Optional[AsyncTokenValidator] = None
+
+    async def aclose(self) -> None:
+        """Close the transport the client made for itself (not one it was given)."""
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncOAuth:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _forget_refresh_lock(self, session_id: str) -> None:
+        with self._lock:
+            self._refresh_locks.pop(session_id, None)
+
+    # --- discovery and validators -------------------------------------------------
+
+    async def _metadata(self) -> dict[str, Any]:
+        """The OpenID provider metadata, fetched once (single-flight) and cached."""
+        cached = self._metadata_cache
+        if cached is not None:
+            return cached
+        if self._metadata_lock is None:
+            self._metadata_lock = asyncio.Lock()
+        async with self._metadata_lock:
+            if self._metadata_cache is None:
+                url = self.discovery_url
+                response = await self._transport.request(
+                    "GET", url, headers={"Accept": "application/json"}
+                )
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = None
+                self._metadata_cache = parse_discovery(url, response.status, data)
+            return self._metadata_cache
+
+    async def get_openid_configuration(self) -> dict[str, Any]:
+        """A copy of the discovered OpenID provider metadata."""
+        return dict(await self._metadata())
+
+    async def _validators(self) -> tuple[AsyncTokenValidator, AsyncTokenValidator]:
+        meta = await self._metadata()
+        if self._id_validator is None or self._access_validator is None:
+            common = {**self._validator_settings(meta), "transport": self._transport}
+            self._id_validator = AsyncTokenValidator(self.domain, self.client_id, **common)
+            # One JWKS cache for both: a rotated key costs one refetch, not two.
+            self._access_validator = self._id_validator.for_audience(self.audience)
+        return self._id_validator, self._access_validator
+
+    async def _verify(self, flow: RecordFlow) -> dict[str, Any]:
+        """Drive a record flow with awaited verifications."""
+        id_validator, access_validator = await self._validators()
+        try:
+            kind, token = next(flow)
+            while True:
+                validator = id_validator if kind == "id_token" else access_validator
+                kind, token = flow.send(await validator.verify(token))
+        except StopIteration as done:
+            return cast(dict[str, Any], done.value)
+
+    # --- login ---------------------------------------------------------------------
+
+    async def _start(self, options: Mapping[str, Any]) -> str:
+        self._check_login_settings()  # a missing setting fails before any request
+        return self._start_with(await self._metadata(), options)
+
+    async def login(self, **options: Any) -> str:
+        """The authorization URL for a new login attempt; see :meth:`OAuth.login`."""
+        return await self._start(options)
+
+    async def register(self, **options: Any) -> str:
+        """Like :meth:`login`, opening Kinde's sign-up page (``prompt=create``)."""
+        return await self._start(self._register_options(options))
+
+    async def create_org(self, org_name: Optional[str] = None, **options: Any) -> str:
+        """Sign-up that also creates an organization (``is_create_org=true``)."""
+        return await self._start(self._create_org_options(org_name, options))
+
+    # --- redirect ------------------------------------------------------------------
+
+    async def handle_redirect(
+        self,
+        code: Optional[str],
+        state: Optional[str],
+        *,
+        error: Optional[str] = None,
+        error_description: Optional[str] = None,
+        iss: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """Complete a login from the redirect's query; see :meth:`OAuth.handle_redirect`
+        (same checks, errors and result)."""
+        pending = self._redirect_state(state)
+        form = self._redirect_form(
+            await self._metadata(),
+            pending,
+            code,
+            error=error,
+            error_description=error_description,
+            iss=iss,
+        )
+        tokens = await self._token_request(form)
+        record = await self._verify(self._record_flow(tokens, nonce=pending.nonce, previous=None))
+        return self._store_login(record)
+
+    async def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
+        meta = await self._metadata()
+        response = await self._transport.request(
+            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS
+        )
+        return self._parse_tokens(response.status, response.data)
+
+    # --- session -------------------------------------------------------------------
+
+    def _refresh_lock(self) -> asyncio.Lock:
+        device = self._store.get_device_id()
+        with self._lock:
+            lock = self._refresh_locks.get(device)
+            if lock is None:
+                lock = self._refresh_locks[device] = asyncio.Lock()
+            return lock
+
+    async def _current_record(self) -> Optional[dict[str, Any]]:
+        """The session's record with a fresh access token (refreshing if due), or None."""
+        record, due = self._refresh_due(self._load())
+        if not due or record is None:
+            return record
+        async with self._refresh_lock():
+            # Another coroutine may have refreshed while this one waited: one refresh.
+            latest, due = self._still_due(record, self._load())
+            if not due or latest is None:
+                return latest
+            return await self._refresh(latest)
+
+    async def _refresh(self, record: dict[str, Any]) -> dict[str, Any]:
+        try:
+            tokens = await self._token_request(self._refresh_form(record))
+        except TokenError as exc:
+            self._refresh_refused(exc)
+            raise
+        flow = self._record_flow(tokens, nonce=None, previous=record)
+        return self._refreshed(await self._verify(flow))
+
+    async def get_access_token(self) -> Optional[str]:
+        """A valid access token, refreshed ``refresh_margin`` seconds before expiry (one
+        refresh at a time per session; a rotated refresh token replaces the old one).
+
+        None when there is no session. On ``invalid_grant`` the session is cleared and
+        TokenError raised; other failures raise and keep the session."""
+        record = await self._current_record()
+        return None if record is None else str(record["access_token"])
+
+    async def refresh_tokens(self) -> dict[str, Any]:
+        """Refresh now, whatever the expiry; returns :meth:`get_tokens`."""
+        record = self._record_for_forced_refresh()
+        async with self._refresh_lock():
+            await self._refresh(self._load() or record)
+        tokens = self.get_tokens()
+        assert tokens is not None
+        return tokens
+
+    # --- logout --------------------------------------------------------------------
+
+    async def logout(self, *, revoke: bool = True) -> str:
+        """End this session; see :meth:`OAuth.logout` (revokes the refresh token, deletes
+        this session's tokens only, returns the end-session URL)."""
+        meta = await self._metadata()
+        record = self._load()
+        revocation = self._revocation(meta, record, revoke)
+        if revocation is not None:
+            endpoint, form = revocation
+            try:
+                response = await self._transport.request(
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                )
+            except KindeConnectionError as exc:
+                self._revocation_answered(None, exc)
+            else:
+                self._revocation_answered(response.status)
+        return self._finish_logout(meta, record)
