@@ -96,12 +96,18 @@ def run_generator(spec: Path, templates: Path, out: Path) -> None:
 
 
 def generate(output: Path, *, spec_source: str | None = None) -> Path:
-    """Generate the package into ``output`` (a directory named like the package)."""
-    spec = patch_spec(fetch_spec(spec_source))
+    """Generate the package from the hash-checked spec into ``output``."""
+    return generate_from(fetch_spec(spec_source), output)
+
+
+def generate_from(spec: Path, output: Path) -> Path:
+    """Generate the package from the spec file ``spec`` (fixes applied) into ``output``,
+    a directory named like the package. Nothing else is written outside a temp dir."""
     with tempfile.TemporaryDirectory(prefix="kinde-gen-") as tmp:
         work = Path(tmp)
+        patched = patch_spec(spec, work / "patched.yaml")
         templates = build_templates(work / "templates")
-        run_generator(spec, templates, work / "out")
+        run_generator(patched, templates, work / "out")
         fresh = work / "out" / GENERATED_PACKAGE
         if not (fresh / "__init__.py").is_file():
             raise BuildError("the generator produced no package")

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -50,7 +49,7 @@ from _build import (
     sha256_of,
 )
 from fetch_spec import read_source, resolve_source
-from generate import build_templates, patch_spec, run_generator
+from generate import generate_from, patch_spec
 
 EXIT_UNCHANGED = 0
 EXIT_ERROR = 1
@@ -107,32 +106,6 @@ def find_old_spec(
         f"no copy of the locked spec (sha256 {locked_sha256}) to diff against (tried {tried}); "
         "pass --old PATH with the spec the lock points to"
     )
-
-
-def generate_from(spec: Path, output: Path) -> Path:
-    """`make generate` from an explicit spec file into ``output``, touching nothing else.
-
-    generate.generate() insists on the locked spec, which is exactly what an update
-    changes, so the same steps run here with every path explicit.
-    """
-    with tempfile.TemporaryDirectory(prefix="kinde-update-") as tmp:
-        work = Path(tmp)
-        patched = patch_spec(spec, work / "patched.yaml")
-        run_generator(patched, build_templates(work / "templates"), work / "out")
-        fresh = work / "out" / GENERATED_PACKAGE
-        if not (fresh / "__init__.py").is_file():
-            raise BuildError("the generator produced no package")
-        (fresh / "py.typed").write_text("")
-        staged = output.with_name(f".{output.name}.new")
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(fresh, staged)
-    old = output.with_name(f".{output.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        output.rename(old)
-    staged.rename(output)
-    shutil.rmtree(old, ignore_errors=True)
-    return output
 
 
 def exit_code(report: Report) -> int:
