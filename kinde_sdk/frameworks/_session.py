@@ -45,6 +45,7 @@ from ..errors import (
 
 if TYPE_CHECKING:
     from ..auth.oauth import OAuth
+    from ..auth.token_validator import TokenValidator
 
 logger = logging.getLogger("kinde_sdk")
 
@@ -332,6 +333,23 @@ def invalid_token(exc: Exception) -> AuthFailure:
     if isinstance(exc, KindeError):  # JWKS unavailable: not the client's fault
         return AuthFailure(503, "temporarily_unavailable", "token keys are unavailable")
     raise exc
+
+
+def verify_bearer(
+    validator: TokenValidator,
+    authorization: Optional[str],
+    permissions: Sequence[str] = (),
+    roles: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The verified claims of a request's bearer token, for the sync frameworks; raises
+    AuthFailure (401 bad token, 403 missing permission or role, 503 keys unavailable)."""
+    token = parse_bearer(authorization)
+    try:
+        claims = validator.verify(token)
+    except Exception as exc:
+        raise invalid_token(exc) from None
+    check_authorization(claims, permissions=permissions, roles=roles)
+    return claims
 
 
 def _granted_permissions(claims: Mapping[str, Any]) -> set[str]:

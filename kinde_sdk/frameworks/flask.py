@@ -48,12 +48,10 @@ from ._session import (
     Outcome,
     RequestSession,
     WebFlow,
-    check_authorization,
-    invalid_token,
     is_api_request,
     is_excluded,
     normalize_names,
-    parse_bearer,
+    verify_bearer,
 )
 
 if TYPE_CHECKING:
@@ -247,13 +245,7 @@ class BearerAuth:
         permissions: Sequence[str] = (),
         roles: Sequence[str] = (),
     ) -> dict[str, Any]:
-        token = parse_bearer(authorization)
-        try:
-            claims = self.validator.verify(token)
-        except Exception as exc:
-            raise invalid_token(exc) from None
-        check_authorization(claims, permissions=permissions, roles=roles)
-        return claims
+        return verify_bearer(self.validator, authorization, permissions, roles)
 
     def _check(self, permissions: Sequence[str], roles: Sequence[str]) -> Optional[Response]:
         try:
