@@ -21,7 +21,6 @@ from typing import Any, Callable
 
 import jwt
 import pytest
-from pytest_httpserver import HTTPServer
 
 from kinde_sdk._async_transport import AsyncTransport
 from kinde_sdk._retry import RetryPolicy
@@ -65,12 +64,6 @@ SUB = "kp_0123456789abcdef"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # the SDK's async code is written for asyncio
-
-
-@pytest.fixture
-def httpserver(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """pytest-httpserver bound to 127.0.0.1 (its default, "localhost", may mean ::1)."""
-    return httpserver_ipv4
 
 
 @pytest.fixture

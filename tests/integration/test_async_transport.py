@@ -47,12 +47,6 @@ def anyio_backend() -> str:
     return "asyncio"  # the SDK's async code is written for asyncio
 
 
-@pytest.fixture
-def httpserver(httpserver_ipv4: HTTPServer) -> HTTPServer:
-    """pytest-httpserver bound to 127.0.0.1 (its default, "localhost", may mean ::1)."""
-    return httpserver_ipv4
-
-
 class Sleeps(list[float]):
     """An async ``sleep`` that records its waits instead of waiting."""
 
