@@ -83,5 +83,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()  # the pump thread ends at EOF; no pipe left open
         for path in self.cleanup_paths:
             shutil.rmtree(path, ignore_errors=True)
