@@ -67,12 +67,8 @@ class TransportApiClient(ApiClient):
                 timeout=_request_timeout,
             )
 
-        token = self._tokens.token()
-        response = send(token)
-        if response.status == 401:
-            # The token may have been revoked or rotated: one fresh token, one replay.
-            self._tokens.invalidate(token)
-            response = send(self._tokens.token())
+        # On a 401: one fresh token, one replay (the token may have been revoked).
+        response = self._tokens.send_with_token(send)
         if not 200 <= response.status <= 299:
             # Redirects included: the generated client would raise its own ApiException.
             raise api_error_from_response(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .._config import from_env, normalize_domain, require
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
+from .._token_store import TokenStore
 from .._transport import TimeoutArg, Transport
 from ._seed_methods import SeedMethods
 from .pagination import paginate
@@ -36,6 +37,10 @@ class ManagementClient(SeedMethods):
     Settings not passed fall back to ``KINDE_DOMAIN``/``KINDE_HOST``,
     ``KINDE_MANAGEMENT_CLIENT_ID``/``KINDE_CLIENT_ID`` and
     ``KINDE_MANAGEMENT_CLIENT_SECRET``/``KINDE_CLIENT_SECRET``.
+
+    ``token_store`` shares the tokens between processes too
+    (:class:`~kinde_sdk.auth.RedisTokenStore`, :class:`~kinde_sdk.auth.FileTokenStore`):
+    one token request for a whole fleet, see docs/many-processes.md.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class ManagementClient(SeedMethods):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
+        token_store: Optional[TokenStore] = None,
     ) -> None:
         domain = require(from_env(domain, *DOMAIN_ENV), "domain", DOMAIN_ENV)
         client_id = require(from_env(client_id, *CLIENT_ID_ENV), "client_id", CLIENT_ID_ENV)
@@ -73,6 +79,7 @@ class ManagementClient(SeedMethods):
             audience=self.audience,
             transport=self._transport,
             refresh_margin=token_refresh_margin,
+            token_store=token_store,
         )
         self._lock = threading.Lock()
         self._api_client: Optional[TransportApiClient] = None
