@@ -476,11 +476,17 @@ def _stored_failure(shared: Shared, raw: Optional[bytes]) -> Optional[TokenError
 def _obtain_shared(
     flow: Flow, shared: Shared, stale: Optional[str]
 ) -> Generator[Effect, Any, Issued]:
-    found = _from_store(
-        flow, shared, (yield from _store(shared, "get", shared.token_name)), fresh_only=True
+    stored = _from_store(
+        flow, shared, (yield from _store(shared, "get", shared.token_name)), fresh_only=False
     )
-    if found is not None:
-        return found
+    if stored is not None and flow.clock() < stored.refresh_at:
+        return stored  # another process refreshed it already
+    # A valid token to serve if another process holds the lock: ours, or the stored one.
+    fallback: Optional[Issued] = None
+    if stale is not None:
+        fallback = Issued(stale, flow.slot.expires_at, flow.slot.refresh_at)
+    elif stored is not None:
+        fallback = stored
     give_up = flow.clock() + shared.lock_wait
     poll = 0.02
     while True:
@@ -489,12 +495,11 @@ def _obtain_shared(
         )
         if acquired:
             return (yield from _fetch_as_owner(flow, shared))
-        if stale is not None:
-            # Another process is refreshing and ours is still valid: serve it and look
-            # again shortly, instead of making this caller wait.
+        if fallback is not None:
+            # Another process is refreshing and this token is still valid: serve it, and
+            # look again in a second rather than make this caller wait.
             now = flow.clock()
-            expires_at = flow.slot.expires_at
-            return Issued(stale, expires_at, min(expires_at, now + 1.0))
+            return Issued(fallback.token, fallback.expires_at, min(fallback.expires_at, now + 1.0))
         if flow.clock() >= give_up:
             logger.warning(
                 "waited %.1fs for another process's token request; fetching one here",
@@ -534,11 +539,17 @@ def _release(shared: Shared) -> Generator[Effect, Any, None]:
 
 
 def _fetch_and_store(flow: Flow, shared: Shared) -> Generator[Effect, Any, Issued]:
-    found = _from_store(
-        flow, shared, (yield from _store(shared, "get", shared.token_name)), fresh_only=True
+    # Look once more, now that the lock is ours: a token, or a failure another process
+    # just had (then this one backs off too instead of asking again).
+    raw_token, raw_error = yield from _store(
+        shared, "get_many", shared.token_name, shared.error_name
     )
+    found = _from_store(flow, shared, raw_token, fresh_only=True)
     if found is not None:
         return found
+    failure = _stored_failure(shared, raw_error)
+    if failure is not None:
+        raise failure
     try:
         issued, lifetime = yield from _fetch(flow)
     except TokenError as error:
