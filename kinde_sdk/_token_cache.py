@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import random
 import secrets
 import threading
@@ -81,6 +82,21 @@ class CacheKey:
 # Weakly registered: a slot lives while a client uses it.
 _registry: weakref.WeakValueDictionary[CacheKey, TokenSlot] = weakref.WeakValueDictionary()
 _registry_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (gunicorn --preload, multiprocessing) inherits the slots as they
+    were, possibly with a flight whose leader thread did not come along: it would never
+    finish. The child starts with fresh locks and no flights; tokens are kept."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for slot in list(_registry.values()):
+        slot.lock = threading.Lock()
+        slot.flight = None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def shared_slot(key: CacheKey) -> TokenSlot:

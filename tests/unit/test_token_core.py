@@ -180,3 +180,31 @@ def test_invalidate_drops_only_the_rejected_token(flow: Flow) -> None:
     assert served_at_once(flow) == "tok-1"
     list(invalidate_flow(flow, "tok-1"))
     assert isinstance(start(flow)[1], Fetch)
+
+
+def test_a_forked_child_does_not_inherit_a_flight() -> None:
+    import os
+    import sys
+    import time
+
+    from kinde_sdk._token_cache import CacheKey, shared_slot
+
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        pytest.skip("fork")
+    slot = shared_slot(CacheKey("https://x/token", "fork-test", None, "fp"))
+    flow_ = Flow(
+        slot=slot,
+        clock=time.monotonic,
+        wall_clock=time.time,
+        refresh_margin=60.0,
+        flight_timeout=30.0,
+    )
+    leader, effect = start(flow_)  # a flight in progress in this (parent) process
+    assert effect == Fetch()
+    pid = os.fork()
+    if pid == 0:  # the child: a new caller leads its own flight instead of waiting
+        ok = isinstance(next(token_flow(flow_)), Fetch)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    leader.close()
