@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import time
 from collections.abc import Awaitable, Generator
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
+# Imports no httpx: AsyncTransport imports it when one is created.
+from ._async_transport import AsyncTransport
 from ._token_cache import TokenProviderBase, parse_token_response
 from ._token_core import (
-    DEFAULT_REFRESH_MARGIN,
     Effect,
     Fetch,
     Flight,
@@ -32,12 +31,8 @@ from ._token_core import (
     invalidate_flow,
     token_flow,
 )
-from ._token_store import TokenStore
 from ._transport import Response
 from .errors import KindeConnectionError, TokenError
-
-if TYPE_CHECKING:
-    from ._async_transport import AsyncTransport
 
 __all__ = ["AsyncClientCredentialsTokenProvider"]
 
@@ -82,7 +77,7 @@ async def wait_flight(flight: Flight, timeout: float) -> None:
         await asyncio.wait_for(future, timeout)
 
 
-class AsyncClientCredentialsTokenProvider(TokenProviderBase):
+class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
     """Gets and caches client-credentials access tokens, with ``await``.
 
     The interface other async clients build on: ``await token()``, ``await
@@ -90,34 +85,6 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase):
     one replay on a 401). ``transport`` belongs to one event loop, like any
     ``httpx.AsyncClient``; the token cache itself is shared by every loop and thread.
     """
-
-    def __init__(
-        self,
-        *,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        audience: Optional[str],
-        transport: AsyncTransport,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        token_store: Optional[TokenStore] = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rand: Callable[[], float] = random.random,
-    ) -> None:
-        super().__init__(
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            audience=audience,
-            request_deadline=float(transport.retry.deadline),
-            refresh_margin=refresh_margin,
-            token_store=token_store,
-            clock=clock,
-            wall_clock=wall_clock,
-            rand=rand,
-        )
-        self._transport = transport
 
     async def token(self) -> str:
         """A valid access token, from the cache or from one token request."""

@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from ._token_core import (
     DEFAULT_REFRESH_MARGIN,
@@ -140,8 +140,12 @@ def drive(flow: Generator[Effect, Any, T], perform: Callable[[Effect], Any]) -> 
             error = exc
 
 
-class TokenProviderBase:
-    """What the sync and async providers share: settings, slot, flow parameters."""
+TransportT = TypeVar("TransportT")
+
+
+class TokenProviderBase(Generic[TransportT]):
+    """What the sync and async providers share: settings, slot, flow parameters; they
+    differ only in the transport they send with and in how they perform effects."""
 
     def __init__(
         self,
@@ -150,7 +154,7 @@ class TokenProviderBase:
         client_id: str,
         client_secret: str,
         audience: Optional[str],
-        request_deadline: float,
+        transport: TransportT,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         token_store: Optional[TokenStore] = None,
         clock: Callable[[], float] = time.monotonic,
@@ -161,6 +165,7 @@ class TokenProviderBase:
         self.client_id = client_id
         self.audience = audience
         self._client_secret = client_secret
+        self._transport = transport
         self._clock = clock
         self.token_store = token_store
         self._key = CacheKey(
@@ -168,7 +173,10 @@ class TokenProviderBase:
         )
         self._slot = shared_slot(self._key)
         shared = shared_for(token_store, token_url, client_id, audience, client_secret)
-        wait = request_deadline + FLIGHT_WAIT_SLACK
+        # Waiters wait for the leader's whole bounded work: its request (the transport's
+        # deadline) and, with a shared store, its wait for another process.
+        retry = getattr(transport, "retry", None)
+        wait = float(getattr(retry, "deadline", 120.0)) + FLIGHT_WAIT_SLACK
         if shared is not None:
             wait += shared.lock_wait
         self._flow = Flow(
@@ -199,37 +207,8 @@ class TokenProviderBase:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-class ClientCredentialsTokenProvider(TokenProviderBase):
+class ClientCredentialsTokenProvider(TokenProviderBase[Transport]):
     """Gets and caches access tokens with the OAuth 2.0 client-credentials grant."""
-
-    def __init__(
-        self,
-        *,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        audience: Optional[str],
-        transport: Transport,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        token_store: Optional[TokenStore] = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rand: Callable[[], float] = random.random,
-    ) -> None:
-        retry = getattr(transport, "retry", None)
-        super().__init__(
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            audience=audience,
-            request_deadline=float(getattr(retry, "deadline", 120.0)),
-            refresh_margin=refresh_margin,
-            token_store=token_store,
-            clock=clock,
-            wall_clock=wall_clock,
-            rand=rand,
-        )
-        self._transport = transport
 
     def token(self) -> str:
         """A valid access token, from the cache or from one token request."""

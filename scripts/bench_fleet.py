@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -88,57 +85,6 @@ class TokenEndpoint:
 
     def close(self) -> None:
         self.server.shutdown()
-
-
-# -- redis-server ---------------------------------------------------------------------------
-
-
-class Redis:
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            sys.exit("redis-server is not on PATH (apt-get install redis-server)")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.workdir = tempfile.mkdtemp(prefix="bench-fleet-redis-")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        sys.exit("redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # -- workers (``--worker``: fresh processes) ----------------------------------------------------
@@ -296,8 +242,10 @@ def main() -> None:
         return
 
     repeats = 3 if args.quick else 9
+    from tests.servers.redis_server import start_redis
+
     endpoint = TokenEndpoint()
-    redis = Redis()
+    redis = start_redis()
     report: dict[str, Any] = {}
     try:
         # 1. A cold fleet.
@@ -321,7 +269,7 @@ def main() -> None:
 
         def kill_redis_midway() -> None:
             time.sleep(duration / 2)
-            redis.kill()
+            redis.stop()
             report["killed_at_s"] = duration / 2
 
         killed = fleet(
@@ -342,7 +290,7 @@ def main() -> None:
             "processes_warned": sum(1 for r in killed if r["warnings"]),
         }
     finally:
-        redis.kill()
+        redis.stop()
         endpoint.close()
 
     cold, hits, dead = report["cold"], report["hits_us"], report["redis_killed"]

@@ -8,14 +8,13 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.integration import test_storage_redis
 from tests.integration.test_token_cache import origin, serve
-from tests.servers.redis_server import RedisServer, RedisServerMissing, start_redis
+from tests.servers.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "many-processes.md"
@@ -26,16 +25,8 @@ _EXAMPLE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = start_redis()
-    except RedisServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+# The redis-server of test_storage_redis.py, one per module.
+redis_server = test_storage_redis.redis_server
 
 
 def test_the_example_shares_one_token_between_two_processes(

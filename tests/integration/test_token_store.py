@@ -35,22 +35,15 @@ from kinde_sdk._transport import Transport
 from kinde_sdk.auth import ClientCredentials, FileTokenStore, RedisTokenStore, TokenStore
 from kinde_sdk.errors import KindeConfigurationError, TokenError
 from kinde_sdk.management import ManagementClient
+from tests.integration import test_storage_redis
 from tests.integration.test_token_cache import TokenEndpoint, UsersEndpoint, origin, serve
-from tests.servers.redis_server import RedisServer, RedisServerMissing, start_redis
+from tests.servers.redis_server import RedisServer, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = start_redis()
-    except RedisServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+# The redis-server of test_storage_redis.py, one per module.
+redis_server = test_storage_redis.redis_server
 
 
 @pytest.fixture
