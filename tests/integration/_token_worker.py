@@ -3,7 +3,8 @@
 
 ``python -m tests.integration._token_worker '<json config>'`` prints ``ready``, waits for a
 line on stdin (the test's barrier across processes), runs, and prints one JSON line:
-``{"tokens": [...], "errors": [...]}``.
+``{"tokens": [...], "errors": [...]}``; with ``duration`` each thread calls again and
+again for that many seconds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import sys
 import threading
+import time
 
 from kinde_sdk._token_cache import ClientCredentialsTokenProvider
 from kinde_sdk._transport import Transport
@@ -44,12 +46,19 @@ def main() -> None:
     sys.stdin.readline()
     tokens: list[str] = []
     errors: list[str] = []
+    # With "duration": call again and again for that long (counting every call).
+    duration = float(config.get("duration", 0.0))
 
     def call() -> None:
-        try:
-            tokens.append(provider.token())
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
+        started = time.monotonic()
+        while True:
+            try:
+                tokens.append(provider.token())
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            if time.monotonic() - started >= duration:
+                return
+            time.sleep(0.01)
 
     threads = [threading.Thread(target=call) for _ in range(int(config.get("threads", 1)))]
     for thread in threads:

@@ -351,6 +351,7 @@ class Workers:
             )
             for c in configs
         ]
+        self.stderr: dict[int, str] = {}
         for proc in self.procs:
             assert proc.stdout is not None
             line = proc.stdout.readline()
@@ -365,6 +366,7 @@ class Workers:
     def result(self, proc: subprocess.Popen[str], timeout: float = 90.0) -> dict[str, Any]:
         out, err = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, err
+        self.stderr[proc.pid] = err
         return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
     def kill(self) -> None:
@@ -544,3 +546,36 @@ def test_stored_failures_are_shared_across_processes(
         provider(httpserver, client_id, transport, store).token()
     assert info.value.status == 500
     assert tokens.count == 1
+
+
+def test_redis_killed_under_running_processes_every_call_succeeds(
+    httpserver: HTTPServer, client_id: str
+) -> None:
+    tokens = TokenEndpoint(lifetime=2)  # refreshed every second: the store is in use
+    httpserver.expect_request("/oauth2/token", method="POST").respond_with_handler(tokens)
+    server = start_redis()
+    config = {
+        "token_url": f"{origin(httpserver)}/oauth2/token",
+        "client_id": client_id,
+        "client_secret": "s3cret",
+        "store": "redis",
+        "redis_url": server.url,
+        "threads": 4,
+        "duration": 5.0,
+    }
+    workers = Workers([config] * 3)
+    try:
+        workers.go()
+        time.sleep(2.0)
+        server.stop()  # Redis goes away mid-run
+        results = [workers.result(p) for p in workers.procs]
+        logs = [workers.stderr[p.pid] for p in workers.procs]
+    finally:
+        server.stop()
+        workers.kill()
+
+    assert [r["errors"] for r in results] == [[]] * 3
+    assert sum(len(r["tokens"]) for r in results) > 100
+    # Each process went on with its own token requests, after a warning.
+    assert tokens.count >= 3
+    assert all("token store" in log for log in logs), logs
