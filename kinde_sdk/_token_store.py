@@ -31,6 +31,7 @@ never makes a token request fail.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -56,6 +57,7 @@ DEFAULT_LOCK_WAIT = 20.0  # longest a process waits for another's token before f
 DEFAULT_RETRY_INTERVAL = 10.0  # a failed store is skipped this long
 DEFAULT_REDIS_TIMEOUT = 1.0
 DEFAULT_REDIS_PREFIX = "kinde:m2m:"
+_STALE_TMP_AGE = 60.0  # seconds: no write of a few hundred bytes takes this long
 
 _ENCRYPTED = b"k1"
 _PLAIN = b"p1"
@@ -359,6 +361,13 @@ class RedisTokenStore(TokenStore):
             except ValueError:
                 # Not redis-py's text: a URL can hold a password.
                 raise KindeConfigurationError("invalid redis token store url") from None
+        else:
+            kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+            if isinstance(kwargs, dict) and kwargs.get("decode_responses"):
+                # Records are bytes (sealed); a decoding client would fail on every read.
+                raise KindeConfigurationError(
+                    "RedisTokenStore needs a redis client without decode_responses=True"
+                )
         self._client = client
         self._compare_and_delete = client.register_script(_COMPARE_AND_DELETE)
 
@@ -431,18 +440,27 @@ class FileTokenStore(TokenStore):
             raise KindeConfigurationError("FileTokenStore needs a POSIX system (fcntl)") from None
         self._dir = Path(directory)
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._remove_stale_temporary_files()
         self._held: dict[tuple[str, str], int] = {}
         self._held_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._dir)!r}, encrypt={self.encrypt!r})"
 
+    def _remove_stale_temporary_files(self) -> None:
+        """A process killed mid-write leaves its temporary file: removed here once it is
+        old enough not to be another process's write in progress."""
+        cutoff = time.time() - _STALE_TMP_AGE
+        for tmp in self._dir.glob("*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+
     def _path(self, name: str, suffix: str) -> Path:
         return self._dir / f"{name}{suffix}"
 
     def _mutex(self) -> Any:
         """A short exclusive lock for read-compare-write sequences on the directory."""
-        import contextlib
         import fcntl
 
         @contextlib.contextmanager

@@ -579,3 +579,23 @@ def test_redis_killed_under_running_processes_every_call_succeeds(
     # Each process went on with its own token requests, after a warning.
     assert tokens.count >= 3
     assert all("token store" in log for log in logs), logs
+
+
+def test_file_store_removes_stale_temporary_files(tmp_path: Path) -> None:
+    directory = tmp_path / "tokens"
+    directory.mkdir()
+    stale = directory / "n:token.dead.tmp"
+    fresh = directory / "n:token.busy.tmp"
+    stale.write_bytes(b"left by a killed writer")
+    fresh.write_bytes(b"another process writing now")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    FileTokenStore(directory)
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+def test_a_decoding_redis_client_is_refused(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    with pytest.raises(KindeConfigurationError, match="decode_responses"):
+        RedisTokenStore(client=client)
+    client.close()
