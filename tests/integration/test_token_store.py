@@ -599,3 +599,31 @@ def test_a_decoding_redis_client_is_refused(redis_server: RedisServer) -> None:
     with pytest.raises(KindeConfigurationError, match="decode_responses"):
         RedisTokenStore(client=client)
     client.close()
+
+
+def test_no_secret_or_token_in_logs_reprs_or_keys(
+    httpserver: HTTPServer,
+    client_id: str,
+    transport: Transport,
+    store: RedisTokenStore,
+    raw: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    new_process: Callable[[], None],
+) -> None:
+    secret = "canary-SECRET-7d1c"
+    serve(httpserver)
+    caplog.set_level(logging.DEBUG)
+    p = provider(httpserver, client_id, transport, store, secret)
+    token = p.token()
+    p.invalidate(token)
+    new_process()
+    q = provider(httpserver, client_id, transport, store, secret)
+    token = q.token()
+    store.mark_down("a test")
+    q.invalidate(token)
+    q.token()
+
+    seen = caplog.text + repr(p) + repr(q) + repr(store) + repr(q._flow.shared)
+    seen += " ".join(k.decode() for k in raw.keys("*"))
+    assert secret not in seen
+    assert "tok-" not in seen
