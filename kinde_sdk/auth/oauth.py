@@ -40,6 +40,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, TypeVar, Union, cast
 
+from .._integrations import install
 from .._transport import Transport, default_transport
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
 from ..enums import GrantType
@@ -173,8 +174,6 @@ class OAuth(OAuthCore):
         self.framework: Optional[str] = None
         self.integration: Any = None
         if framework is not None:
-            from ..frameworks import install
-
             self.framework = framework
             self._sessions_required = True
             self.integration = install(self, framework, app, dict(framework_options or {}))
