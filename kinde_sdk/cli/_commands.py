@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
+from .._config import from_env
 from .._version import __version__
 from ..management.client import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DOMAIN_ENV
 from ._output import FORMATS, ListWriter, write_object
@@ -675,8 +675,4 @@ def secret_in_use(args: argparse.Namespace) -> Optional[str]:
     value: Optional[str] = getattr(args, "client_secret", None)
     if value:
         return value
-    for name in CLIENT_SECRET_ENV:
-        found = os.environ.get(name)
-        if found:
-            return found
-    return None
+    return from_env(None, *CLIENT_SECRET_ENV)  # .env included, as the client reads it

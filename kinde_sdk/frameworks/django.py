@@ -118,7 +118,9 @@ class KindeDjango:
         ):
             if option not in options and _setting(setting) is not None:
                 options[option] = _setting(setting)
-        settings = IntegrationSettings.build(options, app_secret=_setting("SECRET_KEY"))
+        settings = IntegrationSettings.build(
+            options, app_secret=_setting("SECRET_KEY"), app_key_name="settings.SECRET_KEY"
+        )
         settings.no_extra("django")
         self.oauth = oauth
         self.flow = WebFlow(oauth, settings)

@@ -91,7 +91,9 @@ class KindeFlask:
     def __init__(self, oauth: OAuth, app: Any, **options: Any) -> None:
         if not isinstance(app, Flask):
             raise KindeConfigurationError("framework='flask' needs app=Flask(...)")
-        settings = IntegrationSettings.build(options, app_secret=app.config.get("SECRET_KEY"))
+        settings = IntegrationSettings.build(
+            options, app_secret=app.config.get("SECRET_KEY"), app_key_name="Flask's SECRET_KEY"
+        )
         settings.no_extra("flask")
         self.oauth = oauth
         self.flow = WebFlow(oauth, settings)
