@@ -13,7 +13,9 @@ from .._lazy import lazy_attributes
 if TYPE_CHECKING:
     from .async_oauth import AsyncOAuth
     from .async_token_validator import AsyncTokenValidator
+    from .claims import Claims, Role
     from .client_credentials import ClientCredentials
+    from .jwks import JsonWebKey, JsonWebKeySet
     from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
     from .token_validator import (
         CacheInfo,
@@ -25,7 +27,11 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncOAuth": "async_oauth",
     "AsyncTokenValidator": "async_token_validator",
+    "Claims": "claims",
     "ClientCredentials": "client_credentials",
+    "JsonWebKey": "jwks",
+    "JsonWebKeySet": "jwks",
+    "Role": "claims",
     "FlagNotFoundError": "oauth",
     "FlagTypeError": "oauth",
     "OAuth": "oauth",
@@ -40,10 +46,14 @@ __all__ = [
     "AsyncOAuth",
     "AsyncTokenValidator",
     "CacheInfo",
+    "Claims",
     "ClientCredentials",
     "FlagNotFoundError",
     "FlagTypeError",
+    "JsonWebKey",
+    "JsonWebKeySet",
     "OAuth",
+    "Role",
     "StateError",
     "TokenValidator",
     "decode_token",

@@ -27,8 +27,13 @@ from typing_extensions import Self
 
 from .._config import is_loopback_host, normalize_domain
 from .._transport import Transport, default_transport
-from ..errors import InvalidTokenError, KindeConfigurationError, MalformedTokenError
-from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKS_PATH, JWKSCache
+from ..errors import (
+    InvalidTokenError,
+    JWKSFetchError,
+    KindeConfigurationError,
+    MalformedTokenError,
+)
+from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKS_PATH, JWKSCache, KeySet
 from ._jwt_core import (
     DEFAULT_ALGORITHMS,
     ClaimsPolicy,
@@ -47,8 +52,10 @@ from ._jwt_core import (
     verify_signature,
 )
 from ._token_lru import DEFAULT_MAX_CACHED_TOKENS, CacheInfo, VerifiedToken, VerifiedTokenCache
+from .claims import Claims
+from .jwks import JsonWebKeySet
 
-__all__ = ["CacheInfo", "TokenValidator", "decode_token", "decode_token_unverified"]
+__all__ = ["CacheInfo", "Claims", "TokenValidator", "decode_token", "decode_token_unverified"]
 
 DEFAULT_LEEWAY = 30.0
 
@@ -151,7 +158,7 @@ class TokenValidatorCore:
             f"algorithms={self.algorithms!r})"
         )
 
-    def _verify_flow(self, token: TokenInput) -> VerifyFlow[dict[str, Any]]:
+    def _verify_flow(self, token: TokenInput) -> VerifyFlow[Claims]:
         """``verify``: the verified-token cache first, then the full verification."""
         digest = hashlib.sha256(token_bytes(token)).digest()
         entry = self._cache.get(digest)
@@ -165,13 +172,13 @@ class TokenValidatorCore:
                 self._cache.discard(digest)
                 raise
             if key is entry.key:
-                return claims_from_verified_segment(entry.payload_segment)
+                return Claims(claims_from_verified_segment(entry.payload_segment))
             self._cache.discard(digest)
         header, key, claims, (exp, nbf) = yield from self._signed_flow(token, self._policy)
         self._cache.put(
             digest, VerifiedToken(exp, nbf, header.kid, header.alg, key, header.payload_segment)
         )
-        return claims
+        return Claims(claims)
 
     def _signed_flow(
         self, token: TokenInput, policy: ClaimsPolicy
@@ -193,6 +200,11 @@ class TokenValidatorCore:
                 f"a webhook body must be str or bytes, got {type(body).__name__}"
             )
         return (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+
+    def _key_set(self, keys: Optional[KeySet]) -> JsonWebKeySet:
+        if keys is None:  # not expected after a successful refresh; be explicit anyway
+            raise JWKSFetchError(f"no signing keys are available from {self.jwks_url}")
+        return JsonWebKeySet.from_keyset(keys)
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses, maximum and current size of the verified-token cache."""
@@ -256,9 +268,10 @@ class TokenValidator(TokenValidatorCore):
             cooldown=self._jwks_cooldown,
         )
 
-    def verify(self, token: TokenInput) -> dict[str, Any]:
+    def verify(self, token: TokenInput) -> Claims:
         """Verify ``token`` (signature, algorithm, ``iss``, ``aud``, ``exp``, ``nbf``) and
-        return its claims as a new dict the caller may keep and change."""
+        return its claims: a new :class:`~kinde_sdk.auth.Claims` (a dict with typed
+        properties) the caller may keep and change."""
         return self._run(self._verify_flow(token))
 
     def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
@@ -272,6 +285,30 @@ class TokenValidator(TokenValidatorCore):
     def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
         self._jwks.refresh()
+
+    def get_jwks(self) -> JsonWebKeySet:
+        """The key set this validator verifies with: the cached one, fetched first when
+        there is none yet or it is past its TTL (a failed refresh keeps serving the
+        cached keys). Only the usable signing keys are listed. Raises JWKSFetchError
+        when no keys can be had at all."""
+        if not self._jwks.is_fresh():
+            try:
+                self._jwks.refresh()
+            except JWKSFetchError:
+                if self._jwks.keys is None:
+                    raise
+        return self._key_set(self._jwks.keys)
+
+    def close(self) -> None:
+        """Forget the verified tokens. The transport is left open: it is the one given,
+        or the SDK's shared default, which other clients use too."""
+        self.clear_cache()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _run(self, flow: VerifyFlow[_T]) -> _T:
         try:
