@@ -31,6 +31,7 @@ from ..errors import JWKSFetchError, KindeConnectionError
 from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKSCacheCore, KeySet
 from ._jwt_core import DEFAULT_ALGORITHMS, TokenInput
 from ._token_lru import DEFAULT_MAX_CACHED_TOKENS
+from ._webhook_core import DEFAULT_WEBHOOK_TOLERANCE
 from .claims import Claims
 from .jwks import JsonWebKeySet
 from .token_validator import DEFAULT_LEEWAY, TokenValidatorCore, VerifyFlow
@@ -155,6 +156,7 @@ class AsyncTokenValidator(TokenValidatorCore):
         transport: Optional[AsyncTransport] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         super().__init__(
             domain,
@@ -167,6 +169,7 @@ class AsyncTokenValidator(TokenValidatorCore):
             jwks_url=jwks_url,
             clock=clock,
             max_cached_tokens=max_cached_tokens,
+            webhook_tolerance=webhook_tolerance,
         )
         from .._async_transport import AsyncTransport
 
@@ -187,13 +190,13 @@ class AsyncTokenValidator(TokenValidatorCore):
         properties) the caller may keep and change."""
         return await self._run(self._verify_flow(token))
 
-    async def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
-        """Verify a Kinde webhook request body (a JWT) and return the event it carries.
-
-        The signature must verify with this domain's JWKS; ``iss``, when present, must
-        be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
-        """
-        return await self._run(self._webhook_flow(body))
+    async def decode_webhook(
+        self, body: Union[str, bytes], *, tolerance: Optional[float] = None
+    ) -> dict[str, Any]:
+        """Verify a Kinde webhook request body (a JWT) and return the event it carries:
+        :meth:`TokenValidator.decode_webhook <kinde_sdk.auth.TokenValidator.decode_webhook>`
+        from async code (the same checks, InvalidWebhookError included)."""
+        return await self._run(self._webhook_flow(body, tolerance))
 
     async def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""

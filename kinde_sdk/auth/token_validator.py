@@ -52,6 +52,7 @@ from ._jwt_core import (
     verify_signature,
 )
 from ._token_lru import DEFAULT_MAX_CACHED_TOKENS, CacheInfo, VerifiedToken, VerifiedTokenCache
+from ._webhook_core import DEFAULT_WEBHOOK_TOLERANCE, check_tolerance, check_webhook_claims
 from .claims import Claims
 from .jwks import JsonWebKeySet
 
@@ -113,6 +114,7 @@ class TokenValidatorCore:
         jwks_url: Optional[str] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         origin = normalize_domain(domain)
         if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
@@ -128,6 +130,7 @@ class TokenValidatorCore:
         self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
         self._jwks_ttl = _seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True)
         self._jwks_cooldown = _seconds(jwks_cooldown, "jwks_cooldown")
+        self.webhook_tolerance = check_tolerance(webhook_tolerance)
         self._clock = clock
         self._decoder = new_decoder()
         self._cache = VerifiedTokenCache(max_cached_tokens)
@@ -193,13 +196,19 @@ class TokenValidatorCore:
         times = check_claims(claims, policy, self._clock())
         return header, key, claims, times
 
-    def _webhook_flow(self, body: Union[str, bytes]) -> VerifyFlow[dict[str, Any]]:
-        """``decode_webhook``: no audience; ``iss``, ``exp``, ``nbf`` only when present."""
+    def _webhook_flow(
+        self, body: Union[str, bytes], tolerance: Optional[float] = None
+    ) -> VerifyFlow[dict[str, Any]]:
+        """``decode_webhook``: no audience; ``iss``, ``exp``, ``nbf`` only when present;
+        then the event claims and freshness (:mod:`._webhook_core`)."""
         if not isinstance(body, (str, bytes)):
             raise MalformedTokenError(
                 f"a webhook body must be str or bytes, got {type(body).__name__}"
             )
-        return (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+        window = self.webhook_tolerance if tolerance is None else check_tolerance(tolerance)
+        claims = (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+        check_webhook_claims(claims, now=self._clock(), tolerance=window, leeway=self.leeway)
+        return claims
 
     def _key_set(self, keys: Optional[KeySet]) -> JsonWebKeySet:
         if keys is None:  # not expected after a successful refresh; be explicit anyway
@@ -227,6 +236,7 @@ class TokenValidator(TokenValidatorCore):
     and ``HS*`` raise KindeConfigurationError). ``leeway`` is the clock skew tolerated on
     ``exp``/``nbf``. ``clock`` returns the current Unix time; tests inject their own.
     ``max_cached_tokens`` bounds the verified-token cache (0 turns it off).
+    ``webhook_tolerance``: how old (seconds) a webhook :meth:`decode_webhook` accepts.
 
     ``verify`` raises a subclass of :class:`kinde_sdk.errors.InvalidTokenError` for a bad
     token and :class:`kinde_sdk.errors.JWKSFetchError` when no signing keys can be had.
@@ -246,6 +256,7 @@ class TokenValidator(TokenValidatorCore):
         transport: Optional[Transport] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         super().__init__(
             domain,
@@ -258,6 +269,7 @@ class TokenValidator(TokenValidatorCore):
             jwks_url=jwks_url,
             clock=clock,
             max_cached_tokens=max_cached_tokens,
+            webhook_tolerance=webhook_tolerance,
         )
         self._jwks = JWKSCache(
             self.jwks_url,
@@ -274,13 +286,20 @@ class TokenValidator(TokenValidatorCore):
         properties) the caller may keep and change."""
         return self._run(self._verify_flow(token))
 
-    def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
+    def decode_webhook(
+        self, body: Union[str, bytes], *, tolerance: Optional[float] = None
+    ) -> dict[str, Any]:
         """Verify a Kinde webhook request body (a JWT) and return the event it carries.
 
         The signature must verify with this domain's JWKS; ``iss``, when present, must
         be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
+        The claims must be a Kinde event (``type``, ``event_id``), not an access or ID
+        token, issued within ``tolerance`` seconds (default ``webhook_tolerance``, 300)
+        by ``iat`` or else the event ``timestamp``; otherwise InvalidWebhookError.
+        A replay within the tolerance is the caller's to refuse, by ``event_id``
+        (:class:`kinde_sdk.webhooks.WebhookReceiver` does).
         """
-        return self._run(self._webhook_flow(body))
+        return self._run(self._webhook_flow(body, tolerance))
 
     def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
