@@ -43,6 +43,7 @@ from django.urls import path as url_path
 from django.utils.module_loading import import_string
 
 from ..errors import KindeConfigurationError
+from ._django_webhooks import kinde_webhook
 from ._session import (
     AuthFailure,
     IntegrationSettings,
@@ -66,6 +67,7 @@ __all__ = [
     "KindeMiddleware",
     "KindePermission",
     "KindeUser",
+    "kinde_webhook",
     "login_required",
     "require_auth",
 ]

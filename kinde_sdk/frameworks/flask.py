@@ -42,6 +42,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..errors import KindeConfigurationError
+from ._flask_webhooks import kinde_webhook
 from ._session import (
     AuthFailure,
     IntegrationSettings,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from ..auth.oauth import OAuth
     from ..auth.token_validator import TokenValidator
 
-__all__ = ["BearerAuth", "KindeFlask", "login_required", "require_auth"]
+__all__ = ["BearerAuth", "KindeFlask", "kinde_webhook", "login_required", "require_auth"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _EXTENSION = "kinde_sdk"

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_SUB",
     "WRONG_AUDIENCE",
     "FakeKinde",
+    "FakeWebhook",
 ]
 
 DEFAULT_CLIENT_ID = "kinde-test-client"
@@ -69,6 +70,22 @@ USERINFO_PATH = "/oauth2/v2/user_profile"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 _CODE_TTL = 600.0
+
+
+@dataclass(frozen=True)
+class FakeWebhook:
+    """A webhook delivery made by :meth:`FakeKinde.make_webhook`."""
+
+    body: str
+    """The request body: the signed JWT."""
+    event_id: str
+    headers: dict[str, str]
+    """The request headers Kinde sends (``Content-Type: application/jwt``, ``webhook-id``)."""
+    claims: dict[str, Any]
+    """The event as signed (for assertions)."""
+
+    def __str__(self) -> str:
+        return self.body
 
 
 @dataclass(frozen=True)
@@ -515,6 +532,47 @@ class FakeKinde:
             "iat": int(self._clock()),
         }
         return self.sign(_merge(claims, extra_claims), signed_by_other_key=signed_by_other_key)
+
+    def make_webhook(
+        self,
+        event_type: str,
+        data: Optional[Mapping[str, Any]] = None,
+        *,
+        event_id: Optional[str] = None,
+        age: float = 0.0,
+        signed_by_other_key: bool = False,
+        extra_claims: Optional[Mapping[str, Any]] = None,
+    ) -> FakeWebhook:
+        """A webhook delivery as Kinde POSTs it: ``body`` (the signed JWT of the event,
+        as :meth:`issue_webhook` makes it), ``headers`` (``Content-Type:
+        application/jwt`` and a ``webhook-id``) and the ``event_id``. Post it to your
+        webhook route: ``client.post("/webhooks/kinde", content=hook.body,
+        headers=hook.headers)``. ``event_id`` fixes the id (to test redeliveries);
+        ``age`` back-dates the event by that many seconds (to test the tolerance)."""
+        claims: dict[str, Any] = {}
+        if event_id is not None:
+            claims["event_id"] = event_id
+        if age:
+            then = self._clock() - age
+            stamp = datetime.fromtimestamp(then, tz=timezone.utc).isoformat()
+            claims.update(iat=int(then), timestamp=stamp, event_timestamp=stamp)
+        claims.update(extra_claims or {})
+        body = self.issue_webhook(
+            event_type,
+            dict(data or {}),
+            signed_by_other_key=signed_by_other_key,
+            extra_claims=claims,
+        )
+        payload = jwt.decode(body, options={"verify_signature": False})
+        return FakeWebhook(
+            body=body,
+            event_id=str(payload.get("event_id")),
+            headers={
+                "Content-Type": "application/jwt",
+                "webhook-id": "wh_msg_" + uuid.uuid4().hex,
+            },
+            claims=payload,
+        )
 
     @staticmethod
     def _audience(
