@@ -101,7 +101,7 @@ def resolve_secret(
         raise KindeConfigurationError(
             f"{app_key_name} is {len(app_secret)} characters, too short to derive the "
             f"kinde session cookie's signing key from: it must be at least "
-            f"{MIN_SECRET_LENGTH}. Use a longer {app_key_name}, or set "
+            f"{MIN_SECRET_LENGTH}. Use a longer one, or set "
             "KINDE_SESSION_SECRET (or framework_options={'session_secret': ...}). Generate "
             f"one with: {GENERATE_SECRET}"
         )
