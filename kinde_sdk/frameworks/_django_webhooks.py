@@ -11,15 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.views.decorators.csrf import csrf_exempt
 
 from ..webhooks import WebhookReceiver
-from ._webhooks import (
-    DEFAULT_MAX_BODY,
-    OK,
-    TOO_LARGE,
-    Answer,
-    answer_for_delivery,
-    answer_for_error,
-    build_receiver,
-)
+from ._webhooks import DEFAULT_MAX_BODY, Answer, build_receiver, read_body, run_sync
 
 __all__ = ["kinde_webhook"]
 
@@ -63,29 +55,9 @@ def kinde_webhook(
         def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
-            length = request.META.get("CONTENT_LENGTH")
-            if length and str(length).isdigit() and int(length) > max_body:
-                return _json(TOO_LARGE)
-            body = request.read(max_body + 1)
-            if len(body) > max_body:
-                return _json(TOO_LARGE)
-            try:
-                delivery = hooks.claim(body)
-            except Exception as exc:
-                answer = answer_for_error(exc)
-                if answer is None:
-                    raise
-                return _json(answer)
-            early = answer_for_delivery(delivery)
-            if early is not None:
-                return _json(early)
-            try:
-                result = view(request, delivery.event, *args, **kwargs)
-            except BaseException:
-                hooks.release(delivery)
-                raise
-            hooks.complete(delivery)
-            return _json(OK) if result is None else cast(HttpResponse, result)
+            body = read_body(request.read, request.META.get("CONTENT_LENGTH"), max_body)
+            outcome = run_sync(hooks, body, lambda event: view(request, event, *args, **kwargs))
+            return _json(outcome) if isinstance(outcome, Answer) else cast(HttpResponse, outcome)
 
         exempt = cast(Callable[..., HttpResponse], csrf_exempt(endpoint))
         exempt.kinde_receiver = hooks  # type: ignore[attr-defined]

@@ -17,9 +17,8 @@ from ._webhooks import (
     OK,
     TOO_LARGE,
     Answer,
-    answer_for_delivery,
-    answer_for_error,
     build_receiver,
+    claim,
 )
 
 __all__ = ["kinde_webhook"]
@@ -65,16 +64,9 @@ def kinde_webhook(
                 body += chunk
                 if len(body) > max_body:
                     return _json(TOO_LARGE)
-            try:
-                delivery = await run_in_threadpool(hooks.claim, bytes(body))
-            except Exception as exc:
-                answer = answer_for_error(exc)
-                if answer is None:
-                    raise
-                return _json(answer)
-            early = answer_for_delivery(delivery)
-            if early is not None:
-                return _json(early)
+            delivery = await run_in_threadpool(claim, hooks, bytes(body))
+            if isinstance(delivery, Answer):
+                return _json(delivery)
             event: WebhookEvent = delivery.event
             try:
                 if is_async:

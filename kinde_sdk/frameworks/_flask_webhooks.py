@@ -9,15 +9,7 @@ from flask import Response, jsonify, request
 
 from .._config import from_env
 from ..webhooks import WebhookReceiver
-from ._webhooks import (
-    DEFAULT_MAX_BODY,
-    OK,
-    TOO_LARGE,
-    Answer,
-    answer_for_delivery,
-    answer_for_error,
-    build_receiver,
-)
+from ._webhooks import DEFAULT_MAX_BODY, Answer, build_receiver, read_body, run_sync
 
 __all__ = ["kinde_webhook"]
 
@@ -54,29 +46,9 @@ def kinde_webhook(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def endpoint(**url_values: Any) -> Any:
-            length = request.content_length
-            if length is not None and length > max_body:
-                return _json(TOO_LARGE)
-            body = request.stream.read(max_body + 1)
-            if len(body) > max_body:
-                return _json(TOO_LARGE)
-            try:
-                delivery = hooks.claim(body)
-            except Exception as exc:
-                answer = answer_for_error(exc)
-                if answer is None:
-                    raise
-                return _json(answer)
-            early = answer_for_delivery(delivery)
-            if early is not None:
-                return _json(early)
-            try:
-                result = view(delivery.event, **url_values)
-            except BaseException:
-                hooks.release(delivery)
-                raise
-            hooks.complete(delivery)
-            return _json(OK) if result is None else result
+            body = read_body(request.stream.read, request.content_length, max_body)
+            outcome = run_sync(hooks, body, lambda event: view(event, **url_values))
+            return _json(outcome) if isinstance(outcome, Answer) else outcome
 
         endpoint.kinde_receiver = hooks  # type: ignore[attr-defined]
         return endpoint

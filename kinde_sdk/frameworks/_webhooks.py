@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ..core.storage import StorageError
 from ..errors import InvalidTokenError, JWKSFetchError, KindeConfigurationError
-from ..webhooks import Delivery, DeliveryState, WebhookReceiver
+from ..webhooks import Delivery, DeliveryState, WebhookEvent, WebhookReceiver
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -100,3 +100,47 @@ def answer_for_error(exc: Exception) -> Optional[Answer]:
         logger.error("cannot de-duplicate webhooks, storage failed: %s", exc)
         return Answer(503, {"error": "temporarily_unavailable"})
     return None
+
+
+def read_body(read: Callable[[int], bytes], declared_length: Any, max_body: int) -> Optional[bytes]:
+    """The raw body, read with a limit; None when it is over ``max_body`` (declared or
+    actual)."""
+    declared = str(declared_length) if declared_length is not None else ""
+    if declared.isdigit() and int(declared) > max_body:
+        return None
+    body = read(max_body + 1)
+    return None if len(body) > max_body else body
+
+
+def claim(hooks: WebhookReceiver, body: bytes) -> Union[Answer, Delivery]:
+    """Verify and reserve: the new delivery to hand to the view, or the answer to give
+    instead (a duplicate, in progress, invalid, or the keys or storage unavailable)."""
+    try:
+        delivery = hooks.claim(body)
+    except Exception as exc:
+        answer = answer_for_error(exc)
+        if answer is None:
+            raise
+        return answer
+    return answer_for_delivery(delivery) or delivery
+
+
+def run_sync(
+    hooks: WebhookReceiver, body: Optional[bytes], view: Callable[[WebhookEvent], Any]
+) -> Union[Answer, Any]:
+    """The whole exchange for a synchronous view (:meth:`WebhookReceiver.process`): an
+    Answer to turn into the framework's response, or what the view returned (when it
+    returned something)."""
+    if body is None:
+        return TOO_LARGE
+    try:
+        processed = hooks.process(body, view)
+    except Exception as exc:
+        answer = answer_for_error(exc)
+        if answer is None:
+            raise
+        return answer
+    early = answer_for_delivery(processed.delivery)
+    if early is not None:
+        return early
+    return OK if processed.result is None else processed.result

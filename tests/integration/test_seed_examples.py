@@ -215,6 +215,25 @@ def run_section(
     raise AssertionError(f"{upto.id} is not in its section")
 
 
+def check_env_block(block: Block, fake: FakeKinde, redirect_uri: str) -> None:
+    """A framework section's .env block alone: OAuth() finds every setting there."""
+    from kinde_sdk.auth import OAuth
+
+    run_section([block], block, oauth_values(fake), {})
+    oauth = OAuth()
+    assert (oauth.client_id, oauth.domain) == (fake.client_id, fake.domain)
+    assert oauth.redirect_uri == redirect_uri
+
+
+def write_section_env(blocks: list[Block], fake: FakeKinde, extra: str = "") -> list[Block]:
+    """The section's .env block, written before its app starts (the seed shows it after
+    the app, but its reader has it in place when the app runs); returns the section's
+    python blocks."""
+    env = next(b for b in blocks if b.lang == "env")
+    Path(".env").write_text(substituted(env.code, oauth_values(fake)) + extra)
+    return [b for b in blocks if b.lang != "env"]
+
+
 # --- storage (000 and 001) ------------------------------------------------------------------
 
 
@@ -277,28 +296,15 @@ def test_fastapi_examples(block: Block, project: Path, fake_kinde: FakeKinde) ->
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    values = oauth_values(fake_kinde)
-    namespace: dict[str, Any] = {"__name__": "seed_example"}
     if block.lang == "env":
-        # The .env block alone: OAuth() then finds every setting there.
-        run_section([block], block, values, namespace)
-        from kinde_sdk.auth import OAuth
-
-        oauth = OAuth()
-        assert oauth.client_id == fake_kinde.client_id
-        assert oauth.domain == fake_kinde.domain
-        assert oauth.redirect_uri == "http://localhost:8000/callback"
+        check_env_block(block, fake_kinde, "http://localhost:8000/callback")
         return
+    namespace: dict[str, Any] = {"__name__": "seed_example"}
     if "get_kinde_client" in block.code:
         namespace["get_kinde_client"] = _get_kinde_client()
-    # Basic Setup comes before its .env block in the seed: the settings are in .env
-    # already when the app starts, as the seed's reader has them. A session secret is a
-    # credential: the seed has none, the copy's .env does.
-    env = next(b for b in fastapi_blocks if b.lang == "env")
-    Path(".env").write_text(
-        substituted(env.code, values) + f"KINDE_SESSION_SECRET={SESSION_SECRET}\n"
-    )
-    ns = run_section([b for b in fastapi_blocks if b.lang != "env"], block, values, namespace)
+    # A session secret is a credential: the seed has none, the copy's .env does.
+    code = write_section_env(fastapi_blocks, fake_kinde, f"KINDE_SESSION_SECRET={SESSION_SECRET}\n")
+    ns = run_section(code, block, oauth_values(fake_kinde), namespace)
     # https, like the deployed app: the session cookie may be Secure.
     with TestClient(ns["app"], base_url="https://testserver") as client:
         if block.number == 1:
@@ -326,20 +332,6 @@ def _get_kinde_client() -> Any:
     return found
 
 
-def test_fastapi_seed_without_session_secret_is_refused_with_what_to_do(
-    project: Path, fake_kinde: FakeKinde
-) -> None:
-    pytest.importorskip("fastapi")
-    block = next(b for b in fastapi_blocks if b.number == 1)
-    env = next(b for b in fastapi_blocks if b.lang == "env")
-    Path(".env").write_text(substituted(env.code, oauth_values(fake_kinde)))
-    with pytest.raises(KindeConfigurationError) as info:
-        exec(compile(seed_fixes(block), block.id, "exec"), {"__name__": "seed"})
-    message = str(info.value)
-    assert "KINDE_SESSION_SECRET" in message
-    assert "secrets.token_urlsafe(32)" in message
-
-
 # --- Flask (000) ----------------------------------------------------------------------------
 
 flask_blocks = [b for b in ALL_BLOCKS if b.section == "flask"]
@@ -348,21 +340,11 @@ flask_blocks = [b for b in ALL_BLOCKS if b.section == "flask"]
 @pytest.mark.parametrize("block", flask_blocks, ids=lambda b: b.id)
 def test_flask_examples(block: Block, project: Path, fake_kinde: FakeKinde) -> None:
     pytest.importorskip("flask")
-    values = oauth_values(fake_kinde)
-    namespace: dict[str, Any] = {"__name__": "seed_example"}
     if block.lang == "env":
-        run_section([block], block, values, namespace)
-        from kinde_sdk.auth import OAuth
-
-        oauth = OAuth()
-        assert oauth.client_id == fake_kinde.client_id
-        assert oauth.redirect_uri == "http://localhost:5000/callback"
+        check_env_block(block, fake_kinde, "http://localhost:5000/callback")
         return
-    # Basic Setup comes before its .env block in the seed: the settings are in .env
-    # already when the app starts, as the seed's reader has them.
-    env = next(b for b in flask_blocks if b.lang == "env")
-    Path(".env").write_text(substituted(env.code, values))
-    ns = run_section([b for b in flask_blocks if b.lang != "env"], block, values, namespace)
+    code = write_section_env(flask_blocks, fake_kinde)
+    ns = run_section(code, block, oauth_values(fake_kinde), {"__name__": "seed_example"})
     client = ns["app"].test_client()
     client.environ_base["wsgi.url_scheme"] = "https"  # like the deployed app
     if block.number == 1:
@@ -376,18 +358,25 @@ def test_flask_examples(block: Block, project: Path, fake_kinde: FakeKinde) -> N
         assert client.get("/protected").get_json() == {"message": "This is a protected route"}
 
 
-def test_flask_seed_secret_key_is_refused_with_what_to_do(
-    project: Path, fake_kinde: FakeKinde
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("fastapi", ("KINDE_SESSION_SECRET", "secrets.token_urlsafe(32)")),
+        ("flask", ("Flask's SECRET_KEY is 15 characters", "at least 16", "KINDE_SESSION_SECRET")),
+    ],
+)
+def test_the_seeds_session_secrets_are_refused_with_what_to_do(
+    section: str, expected: tuple[str, ...], project: Path, fake_kinde: FakeKinde
 ) -> None:
-    pytest.importorskip("flask")
-    block = next(b for b in flask_blocks if b.number == 1)
-    env = next(b for b in flask_blocks if b.lang == "env")
-    Path(".env").write_text(substituted(env.code, oauth_values(fake_kinde)))
+    """As written (no session secret for FastAPI, a 15-character SECRET_KEY for Flask)
+    the apps are refused: the minimum stays, and the message says what to do."""
+    pytest.importorskip(section)
+    blocks = [b for b in ALL_BLOCKS if b.section == section]
+    setup = write_section_env(blocks, fake_kinde)[0]
     with pytest.raises(KindeConfigurationError) as info:
-        exec(compile(block.code, block.id, "exec"), {"__name__": "seed"})
-    message = str(info.value)
-    assert "Flask's SECRET_KEY is 15 characters" in message
-    assert "at least 16" in message and "KINDE_SESSION_SECRET" in message
+        exec(compile(seed_fixes(setup), setup.id, "exec"), {"__name__": "seed"})
+    for text in expected:
+        assert text in str(info.value)
 
 
 # --- Management API (000), against Prism ----------------------------------------------------
