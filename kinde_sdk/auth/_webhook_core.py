@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import Any, Optional
 
-from dateutil.parser import isoparse
-
 from ..errors import InvalidWebhookError, KindeConfigurationError
 
 __all__ = [
@@ -61,6 +59,10 @@ def webhook_issued_at(claims: Mapping[str, Any]) -> Optional[float]:
         return None
     if not isinstance(stamp, str) or len(stamp) > 64:
         raise InvalidWebhookError("the webhook's 'timestamp' is not an ISO 8601 string")
+    # Imported here: only webhooks without iat need it, and verifying tokens should not
+    # pay for loading dateutil's parser.
+    from dateutil.parser import isoparse
+
     try:
         moment = isoparse(stamp)
     except (ValueError, OverflowError):

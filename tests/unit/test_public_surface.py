@@ -72,3 +72,19 @@ def test_import_kinde_sdk_is_lazy() -> None:
     loaded = _modules_after("import kinde_sdk")
     assert "kinde_sdk.management" not in loaded
     assert "pydantic" not in loaded
+
+
+def test_every_name_of_the_subpackages_resolves() -> None:
+    import kinde_sdk.auth
+    import kinde_sdk.frameworks
+    import kinde_sdk.testing
+    import kinde_sdk.webhooks
+
+    for module in (kinde_sdk.auth, kinde_sdk.webhooks, kinde_sdk.testing, kinde_sdk.frameworks):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{module.__name__}.{name}"
+    assert {"Claims", "JsonWebKeySet", "Role"} <= set(kinde_sdk.auth.__all__)
+    assert {"WebhookReceiver", "WebhookEvent", "UserCreatedEvent"} <= set(
+        kinde_sdk.webhooks.__all__
+    )
+    assert "FakeWebhook" in kinde_sdk.testing.__all__
