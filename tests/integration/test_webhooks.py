@@ -225,3 +225,22 @@ def test_dedupe_can_be_turned_off(fake_kinde: FakeKinde, kinde_validator: TokenV
     receiver.process(hook.body, lambda e: handled.append(e.id))
     receiver.process(hook.body, lambda e: handled.append(e.id))
     assert len(handled) == 2
+
+
+def test_the_async_validator_applies_the_same_webhook_checks(fake_kinde: FakeKinde) -> None:
+    import anyio
+
+    from kinde_sdk.auth import AsyncTokenValidator
+
+    async def main() -> None:
+        async with AsyncTokenValidator(fake_kinde.domain) as validator:
+            hook = fake_kinde.make_webhook("user.created", {"user": USER})
+            assert (await validator.decode_webhook(hook.body))["event_id"] == hook.event_id
+            with pytest.raises(InvalidWebhookError, match="access or ID token"):
+                await validator.decode_webhook(fake_kinde.issue_access_token())
+            old = fake_kinde.make_webhook("user.created", {"user": USER}, age=3600).body
+            with pytest.raises(InvalidWebhookError, match="tolerance"):
+                await validator.decode_webhook(old)
+            assert await validator.decode_webhook(old, tolerance=7200)
+
+    anyio.run(main)
