@@ -106,8 +106,8 @@ def resolve_secret(
             f"one with: {GENERATE_SECRET}"
         )
     raise KindeConfigurationError(
-        "the kinde session cookie needs a signing key and none is set: give the app a "
-        f"{app_key_name}, or set KINDE_SESSION_SECRET (or pass "
+        f"the kinde session cookie needs a signing key and none is set: set {app_key_name}, "
+        "or KINDE_SESSION_SECRET (or pass "
         f"framework_options={{'session_secret': ...}}), at least {MIN_SECRET_LENGTH} "
         f"characters. Generate one with: {GENERATE_SECRET}"
     )
