@@ -521,7 +521,18 @@ class FakeKinde:
         """A webhook request body as Kinde sends it: a JWT whose claims are the event
         (``type``, ``data``, ``event_id``, ``source``, ``timestamp``), signed with the
         current key; verify it with ``TokenValidator.decode_webhook``."""
-        stamp = datetime.fromtimestamp(self._clock(), tz=timezone.utc).isoformat()
+        claims = self._webhook_claims(event_type, data, extra_claims)
+        return self.sign(claims, signed_by_other_key=signed_by_other_key)
+
+    def _webhook_claims(
+        self,
+        event_type: str,
+        data: Mapping[str, Any],
+        extra_claims: Optional[Mapping[str, Any]],
+        issued_at: Optional[float] = None,
+    ) -> dict[str, Any]:
+        when = self._clock() if issued_at is None else issued_at
+        stamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat()
         claims: dict[str, Any] = {
             "type": event_type,
             "data": dict(data),
@@ -529,9 +540,9 @@ class FakeKinde:
             "event_timestamp": stamp,
             "source": "admin",
             "timestamp": stamp,
-            "iat": int(self._clock()),
+            "iat": int(when),
         }
-        return self.sign(_merge(claims, extra_claims), signed_by_other_key=signed_by_other_key)
+        return _merge(claims, extra_claims)
 
     def make_webhook(
         self,
@@ -549,29 +560,19 @@ class FakeKinde:
         webhook route: ``client.post("/webhooks/kinde", content=hook.body,
         headers=hook.headers)``. ``event_id`` fixes the id (to test redeliveries);
         ``age`` back-dates the event by that many seconds (to test the tolerance)."""
-        claims: dict[str, Any] = {}
+        extra = dict(extra_claims or {})
         if event_id is not None:
-            claims["event_id"] = event_id
-        if age:
-            then = self._clock() - age
-            stamp = datetime.fromtimestamp(then, tz=timezone.utc).isoformat()
-            claims.update(iat=int(then), timestamp=stamp, event_timestamp=stamp)
-        claims.update(extra_claims or {})
-        body = self.issue_webhook(
-            event_type,
-            dict(data or {}),
-            signed_by_other_key=signed_by_other_key,
-            extra_claims=claims,
-        )
-        payload = jwt.decode(body, options={"verify_signature": False})
+            extra.setdefault("event_id", event_id)
+        claims = self._webhook_claims(event_type, data or {}, extra, self._clock() - age)
+        body = self.sign(claims, signed_by_other_key=signed_by_other_key)
         return FakeWebhook(
             body=body,
-            event_id=str(payload.get("event_id")),
+            event_id=str(claims.get("event_id")),
             headers={
                 "Content-Type": "application/jwt",
                 "webhook-id": "wh_msg_" + uuid.uuid4().hex,
             },
-            claims=payload,
+            claims=claims,
         )
 
     @staticmethod
