@@ -1,5 +1,6 @@
 """A FastAPI app signed in with Kinde: login/logout routes, a protected page, an admin
-page (role + permission) and a bearer-token API.
+page (role + permission), a bearer-token API and a webhook endpoint (POST
+/webhooks/kinde: verified, typed, each event handled once).
 
 Configured from the environment: KINDE_DOMAIN (or KINDE_HOST), KINDE_CLIENT_ID,
 KINDE_CLIENT_SECRET, KINDE_REDIRECT_URI (http://127.0.0.1:8000/callback),
@@ -20,7 +21,8 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
 from kinde_sdk.auth import OAuth
-from kinde_sdk.frameworks.fastapi import BearerAuth, RequireAuth, require_user
+from kinde_sdk.frameworks.fastapi import BearerAuth, RequireAuth, kinde_webhook, require_user
+from kinde_sdk.webhooks import UserCreatedEvent, UserDeletedEvent, WebhookEvent
 
 
 def create_app() -> FastAPI:
@@ -57,6 +59,20 @@ def create_app() -> FastAPI:
     @app.get("/api/me")
     async def api_me(claims: dict[str, Any] = Depends(bearer)) -> dict[str, Any]:
         return {"sub": claims.get("sub"), "permissions": claims.get("permissions", [])}
+
+    # Kinde's webhooks: the signature, freshness and event type are checked, and a
+    # redelivered event is handled once. A real app would sync its own user table here.
+    app.state.directory = {}
+    app.state.webhook_events = []
+
+    @app.post("/webhooks/kinde")
+    @kinde_webhook(domain=domain)
+    async def kinde_events(event: WebhookEvent) -> None:
+        app.state.webhook_events.append(event)
+        if isinstance(event, UserCreatedEvent):
+            app.state.directory[event.user.id] = event.user.email
+        elif isinstance(event, UserDeletedEvent):
+            app.state.directory.pop(event.user.id, None)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

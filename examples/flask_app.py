@@ -1,5 +1,6 @@
 """A Flask app signed in with Kinde: login/logout routes, a protected page, an admin
-page (role + permission) and a bearer-token API.
+page (role + permission), a bearer-token API and a webhook endpoint (POST
+/webhooks/kinde: verified, typed, each event handled once).
 
 Configured from the environment: KINDE_DOMAIN (or KINDE_HOST), KINDE_CLIENT_ID,
 KINDE_CLIENT_SECRET, KINDE_REDIRECT_URI (http://127.0.0.1:5000/callback),
@@ -20,7 +21,8 @@ from flask import Flask, g
 from markupsafe import escape
 
 from kinde_sdk.auth import OAuth
-from kinde_sdk.frameworks.flask import BearerAuth, login_required, require_auth
+from kinde_sdk.frameworks.flask import BearerAuth, kinde_webhook, login_required, require_auth
+from kinde_sdk.webhooks import UserCreatedEvent, UserDeletedEvent, WebhookEvent
 
 
 def create_app() -> Flask:
@@ -61,6 +63,22 @@ def create_app() -> Flask:
     def api_me() -> Any:
         claims = g.kinde_claims
         return {"sub": claims.get("sub"), "permissions": claims.get("permissions", [])}
+
+    # Kinde's webhooks: the signature, freshness and event type are checked, and a
+    # redelivered event is handled once. A real app would sync its own user table here.
+    directory: dict[str, Any] = {}
+    webhook_events: list[WebhookEvent] = []
+    app.extensions["directory"] = directory
+    app.extensions["webhook_events"] = webhook_events
+
+    @app.post("/webhooks/kinde")
+    @kinde_webhook(domain=domain)
+    def kinde_events(event: WebhookEvent) -> None:
+        webhook_events.append(event)
+        if isinstance(event, UserCreatedEvent):
+            directory[event.user.id or ""] = event.user.email
+        elif isinstance(event, UserDeletedEvent):
+            directory.pop(event.user.id or "", None)
 
     @app.route("/health")
     def health() -> Any:

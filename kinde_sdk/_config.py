@@ -1,11 +1,21 @@
-"""Settings helpers: explicit arguments first, environment as fallback, loud validation."""
+"""Settings helpers: explicit arguments first, environment as fallback, loud validation.
+
+The environment includes a ``.env`` file when python-dotenv is installed (as the Kinde
+README's setup suggests): the first lookup that falls back to the environment reads the
+nearest ``.env`` (the working directory, then its parents) once per process, without
+overriding a variable that is already set. ``KINDE_DOTENV=0`` turns that off. Without
+python-dotenv the file is left alone, and a missing setting's error says so.
+"""
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
+import threading
 from collections.abc import Sequence
-from typing import Optional
+from pathlib import Path
+from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from .errors import KindeConfigurationError
@@ -70,10 +80,77 @@ def normalize_domain(domain: str, *, setting: str = "domain") -> str:
     return f"{scheme}://{netloc}"
 
 
+DOTENV_SWITCH = "KINDE_DOTENV"
+
+
+class DotenvState(NamedTuple):
+    """What became of the ``.env`` file: its path (None when there is none) and whether
+    it was read (False: python-dotenv is missing, or reading is switched off)."""
+
+    path: Optional[Path]
+    read: bool
+    reason: str
+
+
+_dotenv_state: Optional[DotenvState] = None
+_dotenv_lock = threading.Lock()
+
+
+def find_dotenv_file(start: Optional[Path] = None) -> Optional[Path]:
+    """The nearest ``.env``: in ``start`` (the working directory) or a parent of it."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:  # the working directory was deleted
+        return None
+    for folder in (here, *here.parents):
+        candidate = folder / ".env"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_dotenv_once() -> DotenvState:
+    """Read the nearest ``.env`` into the environment once per process (existing
+    variables win), when python-dotenv is installed; report what happened."""
+    global _dotenv_state
+    state = _dotenv_state
+    if state is not None:
+        return state
+    with _dotenv_lock:
+        if _dotenv_state is None:
+            _dotenv_state = _load_dotenv()
+        return _dotenv_state
+
+
+def _load_dotenv() -> DotenvState:
+    path = find_dotenv_file()
+    if path is None:
+        return DotenvState(None, False, "there is no .env file")
+    if os.environ.get(DOTENV_SWITCH, "").strip().lower() in ("0", "false", "no", "off"):
+        return DotenvState(path, False, f"{DOTENV_SWITCH} turns reading it off")
+    try:
+        dotenv = importlib.import_module("dotenv")
+    except ImportError:
+        return DotenvState(
+            path, False, "python-dotenv is not installed (pip install python-dotenv)"
+        )
+    dotenv.load_dotenv(path, override=False)
+    return DotenvState(path, True, "read")
+
+
+def _reset_dotenv() -> None:
+    """Forget that ``.env`` was looked for (tests change the working directory)."""
+    global _dotenv_state
+    with _dotenv_lock:
+        _dotenv_state = None
+
+
 def from_env(value: Optional[str], *names: str) -> Optional[str]:
-    """The explicit value when given, else the first non-empty environment variable."""
+    """The explicit value when given, else the first non-empty environment variable
+    (``.env`` included, see the module docstring)."""
     if value is not None:
         return value
+    load_dotenv_once()
     for name in names:
         found = os.environ.get(name)
         if found:
@@ -85,6 +162,16 @@ def require(value: Optional[str], setting: str, env_names: Sequence[str]) -> str
     if value is None or not str(value).strip():
         hint = " or ".join(env_names)
         raise KindeConfigurationError(
-            f"missing setting {setting!r}: pass {setting}=... or set {hint}"
+            f"missing setting {setting!r}: pass {setting}=... or set {hint}{dotenv_note()}"
         )
     return value
+
+
+def dotenv_note() -> str:
+    """For a missing-setting message: whether a ``.env`` file was read, and if not why."""
+    state = load_dotenv_once()
+    if state.path is None:
+        return ""
+    if state.read:
+        return f" (the .env file {state.path} was read and does not set it)"
+    return f" (the .env file {state.path} was NOT read: {state.reason})"

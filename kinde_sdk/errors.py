@@ -19,6 +19,7 @@ __all__ = [
     "InvalidIssuerError",
     "InvalidSignatureError",
     "InvalidTokenError",
+    "InvalidWebhookError",
     "JWKSFetchError",
     "KindeAPIError",
     "KindeConfigurationError",
@@ -289,6 +290,12 @@ class TokenExpiredError(InvalidTokenError):
 
 class TokenNotYetValidError(InvalidTokenError):
     """The ``nbf`` claim is in the future (beyond the allowed leeway)."""
+
+
+class InvalidWebhookError(InvalidTokenError):
+    """A webhook body is signed by the domain's keys but is not a fresh Kinde webhook
+    event: no event ``type`` or ``event_id``, issued outside the freshness tolerance, or
+    an access or ID token posted as a webhook."""
 
 
 class JWKSFetchError(KindeError):

@@ -6,11 +6,15 @@ A thin layer over :class:`kinde_sdk.management.ManagementClient`; new code can b
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+import inspect
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .enums import GrantType
 from .errors import KindeConfigurationError
 from .management import ManagementClient
+
+if TYPE_CHECKING:
+    from .auth.oauth import OAuth
 
 __all__ = ["KindeApiClient"]
 
@@ -49,3 +53,24 @@ class KindeApiClient:
                 self._domain, self._client_id, self._client_secret, **self._management_options
             )
         return self._management
+
+    def fetch_openid_configuration(self, oauth: OAuth) -> dict[str, Any]:
+        """The OpenID provider metadata of ``oauth``'s Kinde domain (authorization, token,
+        revocation and end-session endpoints, JWKS URL, issuer): the very document
+        ``oauth`` builds its URLs from, fetched once and cached by ``oauth``, so calling
+        this costs no second request. Returns a copy the caller may change.
+
+        An :class:`~kinde_sdk.auth.AsyncOAuth` has its own
+        ``await oauth.get_openid_configuration()``.
+        """
+        getter = getattr(oauth, "get_openid_configuration", None)
+        if getter is None:
+            raise TypeError(
+                f"fetch_openid_configuration needs an OAuth client, got {type(oauth).__name__}"
+            )
+        if inspect.iscoroutinefunction(getter):
+            raise TypeError(
+                "this is an AsyncOAuth: use `await oauth.get_openid_configuration()` instead"
+            )
+        configuration: dict[str, Any] = getter()
+        return configuration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
@@ -12,6 +13,10 @@ from tests.servers._process import ServerProcess
 from tests.servers.front import FrontServer
 from tests.servers.oidc_provider import OIDCProvider, start_oidc_provider
 from tests.servers.prism import start_prism
+
+# The settings read a .env file (kinde_sdk._config): the suite must not pick up a
+# developer's own .env. The tests of .env reading clear this for themselves.
+os.environ.setdefault("KINDE_DOTENV", "0")
 
 
 @pytest.fixture(scope="session")

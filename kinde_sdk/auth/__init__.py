@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from .async_client_credentials import AsyncClientCredentials
     from .async_oauth import AsyncOAuth
     from .async_token_validator import AsyncTokenValidator
+    from .claims import Claims, Role
     from .client_credentials import ClientCredentials
+    from .jwks import JsonWebKey, JsonWebKeySet
     from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
     from .token_stores import FileTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore
     from .token_validator import (
@@ -32,7 +34,11 @@ _LAZY = {
     "TokenStore": "token_stores",
     "AsyncOAuth": "async_oauth",
     "AsyncTokenValidator": "async_token_validator",
+    "Claims": "claims",
     "ClientCredentials": "client_credentials",
+    "JsonWebKey": "jwks",
+    "JsonWebKeySet": "jwks",
+    "Role": "claims",
     "FlagNotFoundError": "oauth",
     "FlagTypeError": "oauth",
     "OAuth": "oauth",
@@ -48,13 +54,17 @@ __all__ = [
     "AsyncOAuth",
     "AsyncTokenValidator",
     "CacheInfo",
+    "Claims",
     "ClientCredentials",
     "FileTokenStore",
     "FlagNotFoundError",
     "FlagTypeError",
+    "JsonWebKey",
+    "JsonWebKeySet",
     "MemoryTokenStore",
     "OAuth",
     "RedisTokenStore",
+    "Role",
     "StateError",
     "TokenStore",
     "TokenValidator",

@@ -106,6 +106,11 @@ class KeyEntry:
     key: PyJWK
     seen_at: float
 
+    def jwk(self) -> dict[str, Any]:
+        """The JWK as published (the fingerprint is its canonical JSON after the alg)."""
+        document: dict[str, Any] = json.loads(self.fingerprint.partition("\x00")[2])
+        return document
+
 
 class KeySet:
     """An immutable, parsed JWKS: prepared keys by kid and by algorithm."""
@@ -335,6 +340,11 @@ class JWKSCacheCore(Generic[FlightT]):
     def keys(self) -> Optional[KeySet]:
         snapshot = self._snapshot
         return snapshot.keys if snapshot else None
+
+    def is_fresh(self) -> bool:
+        """True when keys are cached and younger than the TTL."""
+        snapshot = self._snapshot
+        return snapshot is not None and _elapsed(self._clock(), snapshot.fetched_at) < self.ttl
 
     def _fresh_key(self, kid: Optional[str], alg: str) -> Optional[PyJWK]:
         """The common case without a generator: fresh keys that know the kid."""

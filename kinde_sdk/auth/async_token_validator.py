@@ -25,11 +25,15 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
 from jwt import PyJWK
+from typing_extensions import Self
 
 from ..errors import JWKSFetchError, KindeConnectionError
 from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKSCacheCore, KeySet
 from ._jwt_core import DEFAULT_ALGORITHMS, TokenInput
 from ._token_lru import DEFAULT_MAX_CACHED_TOKENS
+from ._webhook_core import DEFAULT_WEBHOOK_TOLERANCE
+from .claims import Claims
+from .jwks import JsonWebKeySet
 from .token_validator import DEFAULT_LEEWAY, TokenValidatorCore, VerifyFlow
 
 if TYPE_CHECKING:
@@ -152,6 +156,7 @@ class AsyncTokenValidator(TokenValidatorCore):
         transport: Optional[AsyncTransport] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         super().__init__(
             domain,
@@ -164,6 +169,7 @@ class AsyncTokenValidator(TokenValidatorCore):
             jwks_url=jwks_url,
             clock=clock,
             max_cached_tokens=max_cached_tokens,
+            webhook_tolerance=webhook_tolerance,
         )
         from .._async_transport import AsyncTransport
 
@@ -178,29 +184,42 @@ class AsyncTokenValidator(TokenValidatorCore):
             cooldown=self._jwks_cooldown,
         )
 
-    async def verify(self, token: TokenInput) -> dict[str, Any]:
+    async def verify(self, token: TokenInput) -> Claims:
         """Verify ``token`` (signature, algorithm, ``iss``, ``aud``, ``exp``, ``nbf``) and
-        return its claims as a new dict the caller may keep and change."""
+        return its claims: a new :class:`~kinde_sdk.auth.Claims` (a dict with typed
+        properties) the caller may keep and change."""
         return await self._run(self._verify_flow(token))
 
-    async def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
-        """Verify a Kinde webhook request body (a JWT) and return the event it carries.
-
-        The signature must verify with this domain's JWKS; ``iss``, when present, must
-        be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
-        """
-        return await self._run(self._webhook_flow(body))
+    async def decode_webhook(
+        self, body: Union[str, bytes], *, tolerance: Optional[float] = None
+    ) -> dict[str, Any]:
+        """Verify a Kinde webhook request body (a JWT) and return the event it carries:
+        :meth:`TokenValidator.decode_webhook <kinde_sdk.auth.TokenValidator.decode_webhook>`
+        from async code (the same checks, InvalidWebhookError included)."""
+        return await self._run(self._webhook_flow(body, tolerance))
 
     async def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
         await self._jwks.refresh()
+
+    async def get_jwks(self) -> JsonWebKeySet:
+        """The key set this validator verifies with: the cached one, fetched first when
+        there is none yet or it is past its TTL (a failed refresh keeps serving the
+        cached keys). Raises JWKSFetchError when no keys can be had at all."""
+        if not self._jwks.is_fresh():
+            try:
+                await self._jwks.refresh()
+            except JWKSFetchError:
+                if self._jwks.keys is None:
+                    raise
+        return self._key_set(self._jwks.keys)
 
     async def aclose(self) -> None:
         """Close the transport the validator made for itself (not one it was given)."""
         if self._owns_transport:
             await self._transport.aclose()
 
-    async def __aenter__(self) -> AsyncTokenValidator:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
+from typing_extensions import Self
+
 from .._config import from_env, normalize_domain, require
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._token_store import TokenStore
@@ -175,6 +177,19 @@ class ClientCredentials(CredentialsSettings):
         """Forget ``rejected_token`` (your API answered 401 to it): the next call fetches
         a new one. Other tokens are kept, so many failed requests cause one fetch."""
         self._tokens().invalidate(rejected_token)
+
+    def close(self) -> None:
+        """Drop this client's handle on the cached token (other clients with the same
+        credentials keep sharing it). The transport is left open: it is the one given,
+        or the SDK's shared default."""
+        with self._lock:
+            self._provider = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def token_url_from_discovery(domain: str, response: Response) -> str:

@@ -40,6 +40,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, TypeVar, Union, cast
 
+from .._integrations import install
 from .._transport import Transport, default_transport
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
 from ..enums import GrantType
@@ -89,7 +90,9 @@ class OAuth(OAuthCore):
     Settings come from the arguments, else from the environment: ``KINDE_CLIENT_ID``,
     ``KINDE_CLIENT_SECRET``, ``KINDE_REDIRECT_URI``, ``KINDE_HOST`` (or
     ``KINDE_DOMAIN``), ``KINDE_AUDIENCE``, ``KINDE_LOGOUT_REDIRECT_URI``,
-    ``KINDE_SCOPES``. A missing required one raises KindeConfigurationError naming it.
+    ``KINDE_SCOPES``; the environment includes a ``.env`` file when python-dotenv is
+    installed (read once, never overriding a set variable). A missing required one
+    raises KindeConfigurationError naming it (and saying whether ``.env`` was read).
 
     Storage: with ``storage=`` (a NamespacedStorage or a backend) this client keeps its
     state there and nowhere else. Otherwise the process-wide ``StorageManager`` is
@@ -173,8 +176,6 @@ class OAuth(OAuthCore):
         self.framework: Optional[str] = None
         self.integration: Any = None
         if framework is not None:
-            from ..frameworks import install
-
             self.framework = framework
             self._sessions_required = True
             self.integration = install(self, framework, app, dict(framework_options or {}))

@@ -27,8 +27,13 @@ from typing_extensions import Self
 
 from .._config import is_loopback_host, normalize_domain
 from .._transport import Transport, default_transport
-from ..errors import InvalidTokenError, KindeConfigurationError, MalformedTokenError
-from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKS_PATH, JWKSCache
+from ..errors import (
+    InvalidTokenError,
+    JWKSFetchError,
+    KindeConfigurationError,
+    MalformedTokenError,
+)
+from ._jwks import DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_TTL, JWKS_PATH, JWKSCache, KeySet
 from ._jwt_core import (
     DEFAULT_ALGORITHMS,
     ClaimsPolicy,
@@ -47,8 +52,11 @@ from ._jwt_core import (
     verify_signature,
 )
 from ._token_lru import DEFAULT_MAX_CACHED_TOKENS, CacheInfo, VerifiedToken, VerifiedTokenCache
+from ._webhook_core import DEFAULT_WEBHOOK_TOLERANCE, check_tolerance, check_webhook_claims
+from .claims import Claims
+from .jwks import JsonWebKeySet
 
-__all__ = ["CacheInfo", "TokenValidator", "decode_token", "decode_token_unverified"]
+__all__ = ["CacheInfo", "Claims", "TokenValidator", "decode_token", "decode_token_unverified"]
 
 DEFAULT_LEEWAY = 30.0
 
@@ -106,6 +114,7 @@ class TokenValidatorCore:
         jwks_url: Optional[str] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         origin = normalize_domain(domain)
         if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
@@ -121,6 +130,7 @@ class TokenValidatorCore:
         self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
         self._jwks_ttl = _seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True)
         self._jwks_cooldown = _seconds(jwks_cooldown, "jwks_cooldown")
+        self.webhook_tolerance = check_tolerance(webhook_tolerance)
         self._clock = clock
         self._decoder = new_decoder()
         self._cache = VerifiedTokenCache(max_cached_tokens)
@@ -151,7 +161,7 @@ class TokenValidatorCore:
             f"algorithms={self.algorithms!r})"
         )
 
-    def _verify_flow(self, token: TokenInput) -> VerifyFlow[dict[str, Any]]:
+    def _verify_flow(self, token: TokenInput) -> VerifyFlow[Claims]:
         """``verify``: the verified-token cache first, then the full verification."""
         digest = hashlib.sha256(token_bytes(token)).digest()
         entry = self._cache.get(digest)
@@ -165,13 +175,13 @@ class TokenValidatorCore:
                 self._cache.discard(digest)
                 raise
             if key is entry.key:
-                return claims_from_verified_segment(entry.payload_segment)
+                return Claims(claims_from_verified_segment(entry.payload_segment))
             self._cache.discard(digest)
         header, key, claims, (exp, nbf) = yield from self._signed_flow(token, self._policy)
         self._cache.put(
             digest, VerifiedToken(exp, nbf, header.kid, header.alg, key, header.payload_segment)
         )
-        return claims
+        return Claims(claims)
 
     def _signed_flow(
         self, token: TokenInput, policy: ClaimsPolicy
@@ -186,13 +196,24 @@ class TokenValidatorCore:
         times = check_claims(claims, policy, self._clock())
         return header, key, claims, times
 
-    def _webhook_flow(self, body: Union[str, bytes]) -> VerifyFlow[dict[str, Any]]:
-        """``decode_webhook``: no audience; ``iss``, ``exp``, ``nbf`` only when present."""
+    def _webhook_flow(
+        self, body: Union[str, bytes], tolerance: Optional[float] = None
+    ) -> VerifyFlow[dict[str, Any]]:
+        """``decode_webhook``: no audience; ``iss``, ``exp``, ``nbf`` only when present;
+        then the event claims and freshness (:mod:`._webhook_core`)."""
         if not isinstance(body, (str, bytes)):
             raise MalformedTokenError(
                 f"a webhook body must be str or bytes, got {type(body).__name__}"
             )
-        return (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+        window = self.webhook_tolerance if tolerance is None else check_tolerance(tolerance)
+        claims = (yield from self._signed_flow(body.strip(), self._webhook_policy))[2]
+        check_webhook_claims(claims, now=self._clock(), tolerance=window, leeway=self.leeway)
+        return claims
+
+    def _key_set(self, keys: Optional[KeySet]) -> JsonWebKeySet:
+        if keys is None:  # not expected after a successful refresh; be explicit anyway
+            raise JWKSFetchError(f"no signing keys are available from {self.jwks_url}")
+        return JsonWebKeySet.from_keyset(keys)
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses, maximum and current size of the verified-token cache."""
@@ -215,6 +236,7 @@ class TokenValidator(TokenValidatorCore):
     and ``HS*`` raise KindeConfigurationError). ``leeway`` is the clock skew tolerated on
     ``exp``/``nbf``. ``clock`` returns the current Unix time; tests inject their own.
     ``max_cached_tokens`` bounds the verified-token cache (0 turns it off).
+    ``webhook_tolerance``: how old (seconds) a webhook :meth:`decode_webhook` accepts.
 
     ``verify`` raises a subclass of :class:`kinde_sdk.errors.InvalidTokenError` for a bad
     token and :class:`kinde_sdk.errors.JWKSFetchError` when no signing keys can be had.
@@ -234,6 +256,7 @@ class TokenValidator(TokenValidatorCore):
         transport: Optional[Transport] = None,
         clock: Callable[[], float] = time.time,
         max_cached_tokens: int = DEFAULT_MAX_CACHED_TOKENS,
+        webhook_tolerance: float = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         super().__init__(
             domain,
@@ -246,6 +269,7 @@ class TokenValidator(TokenValidatorCore):
             jwks_url=jwks_url,
             clock=clock,
             max_cached_tokens=max_cached_tokens,
+            webhook_tolerance=webhook_tolerance,
         )
         self._jwks = JWKSCache(
             self.jwks_url,
@@ -256,22 +280,54 @@ class TokenValidator(TokenValidatorCore):
             cooldown=self._jwks_cooldown,
         )
 
-    def verify(self, token: TokenInput) -> dict[str, Any]:
+    def verify(self, token: TokenInput) -> Claims:
         """Verify ``token`` (signature, algorithm, ``iss``, ``aud``, ``exp``, ``nbf``) and
-        return its claims as a new dict the caller may keep and change."""
+        return its claims: a new :class:`~kinde_sdk.auth.Claims` (a dict with typed
+        properties) the caller may keep and change."""
         return self._run(self._verify_flow(token))
 
-    def decode_webhook(self, body: Union[str, bytes]) -> dict[str, Any]:
+    def decode_webhook(
+        self, body: Union[str, bytes], *, tolerance: Optional[float] = None
+    ) -> dict[str, Any]:
         """Verify a Kinde webhook request body (a JWT) and return the event it carries.
 
         The signature must verify with this domain's JWKS; ``iss``, when present, must
         be the issuer; ``exp``/``nbf``, when present, are honoured. No audience check.
+        The claims must be a Kinde event (``type``, ``event_id``), not an access or ID
+        token, issued within ``tolerance`` seconds (default ``webhook_tolerance``, 300)
+        by ``iat`` or else the event ``timestamp``; otherwise InvalidWebhookError.
+        A replay within the tolerance is the caller's to refuse, by ``event_id``
+        (:class:`kinde_sdk.webhooks.WebhookReceiver` does).
         """
-        return self._run(self._webhook_flow(body))
+        return self._run(self._webhook_flow(body, tolerance))
 
     def refresh_keys(self) -> None:
         """Fetch the JWKS now (e.g. at startup, to fail fast); honours the cooldown."""
         self._jwks.refresh()
+
+    def get_jwks(self) -> JsonWebKeySet:
+        """The key set this validator verifies with: the cached one, fetched first when
+        there is none yet or it is past its TTL (a failed refresh keeps serving the
+        cached keys). Only the usable signing keys are listed. Raises JWKSFetchError
+        when no keys can be had at all."""
+        if not self._jwks.is_fresh():
+            try:
+                self._jwks.refresh()
+            except JWKSFetchError:
+                if self._jwks.keys is None:
+                    raise
+        return self._key_set(self._jwks.keys)
+
+    def close(self) -> None:
+        """Forget the verified tokens. The transport is left open: it is the one given,
+        or the SDK's shared default, which other clients use too."""
+        self.clear_cache()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _run(self, flow: VerifyFlow[_T]) -> _T:
         try:

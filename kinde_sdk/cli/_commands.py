@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
+from .._config import from_env
 from .._version import __version__
 from ..management.client import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DOMAIN_ENV
 from ._output import FORMATS, ListWriter, write_object
@@ -59,6 +59,20 @@ class Context:
     pool_size: int = 10
     _client: Optional[ManagementClient] = field(default=None, repr=False)
     _transport: Optional[Transport] = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # The parsed arguments hold --client-secret: never show it.
+        shown = {
+            name: ("[redacted]" if name == "client_secret" and value else value)
+            for name, value in vars(self.args).items()
+            if name != "handler"
+        }
+        return f"Context(args={shown!r}, pool_size={self.pool_size})"
+
+    @property
+    def raw(self) -> bool:
+        """``--raw``: CSV cells are written as they are, not neutralised."""
+        return bool(getattr(self.args, "raw", False))
 
     @property
     def fmt(self) -> str:
@@ -124,7 +138,7 @@ def _list(
 ) -> int:
     """Stream every item of a paginated list: each page is written and flushed before
     the next one is requested."""
-    writer = ListWriter(ctx.out, ctx.fmt, _columns(ctx.args, columns))
+    writer = ListWriter(ctx.out, ctx.fmt, _columns(ctx.args, columns), raw=ctx.raw)
     calls = 0
 
     def fetch(**kwargs: Any) -> Any:
@@ -150,7 +164,7 @@ def _list(
 
 
 def _show(ctx: Context, obj: Any) -> int:
-    write_object(ctx.out, ctx.fmt, obj)
+    write_object(ctx.out, ctx.fmt, obj, raw=ctx.raw)
     return 0
 
 
@@ -242,17 +256,15 @@ def users_import(ctx: Context) -> int:
     results_path = (
         Path(a.results) if a.results else source.with_name(source.name + ".results.jsonl")
     )
-    previous = imp.load_results(results_path)
 
     errors: list[imp.RowError] = []
-    valid = done = 0
+    valid = 0
     try:
         for item in imp.parse(source, fmt):
             if isinstance(item, imp.RowError):
                 errors.append(item)
             else:
                 valid += 1
-                done += previous.get(item.key, {}).get("status") == "created"
     except UnicodeDecodeError as exc:
         raise UsageError(f"{source}: not UTF-8 text ({exc.reason})") from None
     if errors:
@@ -262,6 +274,12 @@ def users_import(ctx: Context) -> int:
         )
         return 2
     if a.dry_run:
+        previous = imp.load_results(results_path)
+        done = sum(
+            previous.get(item.key, {}).get("status") == "created"
+            for item in imp.parse(source, fmt)
+            if isinstance(item, imp.Row)
+        )
         ctx.err.write(
             f"dry run: {valid} valid row(s); {valid - done} to create, {done} already "
             f"created according to {results_path}; nothing was sent\n"
@@ -276,6 +294,14 @@ def users_import(ctx: Context) -> int:
         results = imp.ResultsFile(results_path)
     except imp.ResultsBusyError as exc:
         raise UsageError(str(exc)) from None
+    # Read what earlier runs did only now, under the lock: a run that ended while this
+    # one was validating has its records in the file, and they must be seen (read
+    # before the lock, they made a second run re-create the first run's users).
+    try:
+        previous = imp.load_results(results_path)
+    except BaseException:
+        results.close()
+        raise
     importer = imp.Importer(
         client,
         results,
@@ -405,7 +431,7 @@ def permissions_delete(ctx: Context) -> int:
 def flags_list(ctx: Context) -> int:
     """The environment's flags: one request (the API does not paginate them)."""
     flags = ctx.client().get_feature_flags().feature_flags
-    writer = ListWriter(ctx.out, ctx.fmt, _columns(ctx.args, FLAGS_COLUMNS))
+    writer = ListWriter(ctx.out, ctx.fmt, _columns(ctx.args, FLAGS_COLUMNS), raw=ctx.raw)
     for flag in flags:
         writer.add(flag.model_dump(include={"key", "type", "value"}))
     writer.close()
@@ -488,6 +514,13 @@ def _common() -> argparse.ArgumentParser:
         choices=FORMATS,
         default=s,
         help="output format (default: table on a terminal, json lines otherwise)",
+    )
+    group.add_argument(
+        "--raw",
+        action="store_true",
+        default=s,
+        help="CSV: write values untouched; by default a cell starting with = + - @ TAB "
+        "or CR is prefixed with ' so spreadsheets do not run it as a formula",
     )
     group.add_argument(
         "--header",
@@ -675,8 +708,4 @@ def secret_in_use(args: argparse.Namespace) -> Optional[str]:
     value: Optional[str] = getattr(args, "client_secret", None)
     if value:
         return value
-    for name in CLIENT_SECRET_ENV:
-        found = os.environ.get(name)
-        if found:
-            return found
-    return None
+    return from_env(None, *CLIENT_SECRET_ENV)  # .env included, as the client reads it

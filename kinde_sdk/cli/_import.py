@@ -151,6 +151,10 @@ def _parse_jsonl(stream: TextIO) -> Iterator[Parsed]:
         except ValueError as exc:
             yield RowError(number, f"bad JSON: {exc}")
             continue
+        except RecursionError:
+            # A row like [[[[...]]]] 100,000 deep: a bad row, not a traceback.
+            yield RowError(number, "bad JSON: nested too deeply")
+            continue
         if not isinstance(obj, dict):
             yield RowError(number, "expected a JSON object")
             continue
@@ -192,8 +196,8 @@ def load_results(path: Path) -> dict[str, dict[str, Any]]:
         for text in stream:
             try:
                 record = json.loads(text)
-            except ValueError:
-                continue  # a line cut short by a crash
+            except (ValueError, RecursionError):
+                continue  # a line cut short by a crash, or not ours
             if not isinstance(record, dict) or not isinstance(record.get("email"), str):
                 continue
             key = record["email"].lower()

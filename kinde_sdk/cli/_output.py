@@ -5,11 +5,18 @@ boundary is reached (just before the next page is fetched), writes what is pendi
 flushes, so ``kinde users list | head`` shows the first page while later pages load. A
 table needs column widths before its first row is printed: they are measured on the first
 page, fitted to the terminal, and kept for the pages after it (longer cells are cut).
+
+CSV is written for spreadsheets, which run a cell that starts with ``=``, ``+``, ``-``,
+``@``, TAB or CR as a formula (CSV injection). Such a cell is neutralised the OWASP way:
+prefixed with a single quote and enclosed in double quotes. Cells are quoted whenever
+they hold a comma, a double quote, CR or LF (a bare CR, which Python's ``csv`` leaves
+unquoted with a ``\n`` line ending, would split the row in most readers) or leading or
+trailing spaces; quotes inside are doubled (RFC 4180). ``--raw`` writes the values
+untouched (still correctly quoted).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -59,6 +66,25 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+# OWASP "CSV Injection": the characters that make a spreadsheet read a cell as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_QUOTES = (",", '"', "\r", "\n")
+
+
+def csv_field(text: str, *, raw: bool = False) -> str:
+    """One CSV field: neutralised (unless ``raw``) and quoted as needed."""
+    neutralised = not raw and text.startswith(FORMULA_TRIGGERS)
+    if neutralised:
+        text = "'" + text
+    if neutralised or any(c in text for c in _NEEDS_QUOTES) or text != text.strip(" "):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_row(cells: Sequence[str], *, raw: bool = False) -> str:
+    return ",".join(csv_field(c, raw=raw) for c in cells) + "\n"
+
+
 def _fit(text: str, width: int) -> str:
     text = " ".join(text.split())  # no newlines or tabs inside a table cell
     if len(text) <= width:
@@ -85,16 +111,17 @@ def terminal_width() -> int:
 class ListWriter:
     """Writes the items of a list command in one format, page by page."""
 
-    def __init__(self, out: TextIO, fmt: str, columns: Sequence[str]) -> None:
+    def __init__(self, out: TextIO, fmt: str, columns: Sequence[str], *, raw: bool = False) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown output format {fmt!r}")
         self.out = out
         self.fmt = fmt
         self.columns = list(columns)
+        self.raw = raw
         self.count = 0
         self._pending: list[dict[str, Any]] = []
         self._widths: Optional[list[int]] = None
-        self._csv: Any = None
+        self._csv_header_written = False
 
     def add(self, item: Any) -> None:
         record = to_record(item)
@@ -107,11 +134,11 @@ class ListWriter:
     def page_done(self) -> None:
         """Write the pending rows and flush: called at every page boundary."""
         if self.fmt == "csv":
-            if self._csv is None:
-                self._csv = csv.writer(self.out, lineterminator="\n")
-                self._csv.writerow(self.columns)
+            if not self._csv_header_written:
+                self._csv_header_written = True
+                self.out.write(csv_row(self.columns, raw=self.raw))
             for record in self._pending:
-                self._csv.writerow([cell(record.get(c)) for c in self.columns])
+                self.out.write(csv_row([cell(record.get(c)) for c in self.columns], raw=self.raw))
         elif self.fmt == "table":
             if self._widths is None:
                 natural = [
@@ -134,15 +161,14 @@ class ListWriter:
         self.page_done()
 
 
-def write_object(out: TextIO, fmt: str, obj: Any) -> None:
+def write_object(out: TextIO, fmt: str, obj: Any, *, raw: bool = False) -> None:
     """One resource (get/create/update/delete results) in the chosen format."""
     record = to_record(obj)
     if fmt == "json":
         out.write(to_json(record) + "\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(list(record))
-        writer.writerow([cell(v) for v in record.values()])
+        out.write(csv_row(list(record), raw=raw))
+        out.write(csv_row([cell(v) for v in record.values()], raw=raw))
     else:
         if record:
             key_width = max(len(k) for k in record)

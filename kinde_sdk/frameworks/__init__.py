@@ -2,9 +2,11 @@
 :class:`~kinde_sdk.auth.TokenValidator` for FastAPI, Flask and Django (+ DRF).
 
 ``OAuth(framework="fastapi", app=app)`` (or ``"flask"``, ``"django"``) calls
-:func:`install`, which imports exactly the adapter named, never one guessed from what
-is installed. Each adapter lives in its own module, imported only here or by the user,
-and needs its extra: ``pip install "kinde-sdk[fastapi]"`` / ``[flask]`` / ``[django]``.
+:func:`install` (from :mod:`kinde_sdk._integrations`, a name-to-module table that the
+auth layer reads without importing this package), which imports exactly the adapter
+named, never one guessed from what is installed. Another adapter can be added with
+:func:`register_framework`. Each adapter lives in its own module, imported only then or
+by the user, and needs its extra: ``pip install "kinde-sdk[fastapi]"`` / ``[flask]`` / ``[django]``.
 
 What the adapters share (cookie signing, safe redirects, path matching, bearer-token
 checks, error pages) is framework-free and lives in :mod:`._session`.
@@ -12,34 +14,14 @@ checks, error pages) is framework-free and lives in :mod:`._session`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from .._integrations import BUILTIN_FRAMEWORKS, install, register_framework
 
-from ..errors import KindeConfigurationError
+__all__ = ["FRAMEWORKS", "install", "register_framework"]
 
-if TYPE_CHECKING:
-    from ..auth.oauth import OAuth
-
-__all__ = ["FRAMEWORKS", "install"]
-
+# (module, class, extra) per built-in adapter; the table itself lives below the auth
+# layer (kinde_sdk._integrations) so that OAuth can find an adapter without importing
+# this package.
 FRAMEWORKS = {
-    "fastapi": ("fastapi", "KindeFastAPI", "fastapi"),
-    "flask": ("flask", "KindeFlask", "flask"),
-    "django": ("django", "KindeDjango", "django"),
+    name: (entry.module.rsplit(".", 1)[1], entry.attribute, entry.extra)
+    for name, entry in BUILTIN_FRAMEWORKS.items()
 }
-
-
-def install(oauth: OAuth, framework: str, app: Any, options: dict[str, Any]) -> Any:
-    """Build the integration named by ``framework`` for ``oauth`` (and ``app``)."""
-    if not isinstance(framework, str) or framework.lower() not in FRAMEWORKS:
-        raise KindeConfigurationError(
-            f"unknown framework {framework!r}; expected one of {', '.join(sorted(FRAMEWORKS))}"
-        )
-    module_name, class_name, extra = FRAMEWORKS[framework.lower()]
-    try:
-        module = importlib.import_module(f".{module_name}", __name__)
-    except ImportError as exc:
-        raise KindeConfigurationError(
-            f'framework={framework!r} needs its extra: pip install "kinde-sdk[{extra}]" ({exc})'
-        ) from None
-    return getattr(module, class_name)(oauth, app, **options)

@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import html
 import logging
-import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .._config import is_loopback_host
+from .._config import from_env, is_loopback_host
 from ..errors import (
     InvalidTokenError,
     KindeConfigurationError,
@@ -69,24 +68,48 @@ _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MIN_SECRET_LENGTH = 16
 
 
-def resolve_secret(explicit: Optional[str], app_secret: Any = None) -> bytes:
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def resolve_secret(
+    explicit: Optional[str], app_secret: Any = None, app_key_name: Optional[str] = None
+) -> bytes:
     """The cookie signing key: explicit, else ``KINDE_SESSION_SECRET``, else derived from
-    the host app's ``SECRET_KEY`` (read, never written). Clear error if none."""
-    secret = explicit if explicit is not None else os.environ.get("KINDE_SESSION_SECRET")
+    the host app's ``SECRET_KEY`` (read, never written; ``app_key_name`` names it in
+    messages, None for a framework that has none). Clear error if none."""
+    secret = explicit if explicit is not None else from_env(None, "KINDE_SESSION_SECRET")
     if secret:
         if len(secret) < MIN_SECRET_LENGTH:
+            where = "session_secret" if explicit is not None else "KINDE_SESSION_SECRET"
             raise KindeConfigurationError(
-                f"the session secret must be at least {MIN_SECRET_LENGTH} characters"
+                f"{where} is {len(secret)} characters; the session secret must be at least "
+                f"{MIN_SECRET_LENGTH}. Generate one with: {GENERATE_SECRET}"
             )
         return secret.encode("utf-8")
     if isinstance(app_secret, bytes):
         app_secret = app_secret.decode("utf-8", "replace")
     if isinstance(app_secret, str) and len(app_secret) >= MIN_SECRET_LENGTH:
         return hmac.new(app_secret.encode("utf-8"), _DERIVE_LABEL, hashlib.sha256).digest()
+    if app_key_name is None:
+        raise KindeConfigurationError(
+            "the kinde session cookie needs a signing key and none is set: set "
+            f"KINDE_SESSION_SECRET (at least {MIN_SECRET_LENGTH} characters) or pass "
+            "framework_options={'session_secret': ...}. Generate one with: "
+            f"{GENERATE_SECRET}"
+        )
+    if isinstance(app_secret, str) and app_secret:
+        raise KindeConfigurationError(
+            f"{app_key_name} is {len(app_secret)} characters, too short to derive the "
+            f"kinde session cookie's signing key from: it must be at least "
+            f"{MIN_SECRET_LENGTH}. Use a longer one, or set "
+            "KINDE_SESSION_SECRET (or framework_options={'session_secret': ...}). Generate "
+            f"one with: {GENERATE_SECRET}"
+        )
     raise KindeConfigurationError(
-        "the kinde session cookie needs a signing key: pass session_secret= in "
-        "framework_options, set KINDE_SESSION_SECRET, or give the app a SECRET_KEY "
-        f"(at least {MIN_SECRET_LENGTH} characters)"
+        f"the kinde session cookie needs a signing key and none is set: set {app_key_name}, "
+        "or KINDE_SESSION_SECRET (or pass "
+        f"framework_options={{'session_secret': ...}}), at least {MIN_SECRET_LENGTH} "
+        f"characters. Generate one with: {GENERATE_SECRET}"
     )
 
 
@@ -117,9 +140,14 @@ class IntegrationSettings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, options: Mapping[str, Any], app_secret: Any = None) -> IntegrationSettings:
+    def build(
+        cls,
+        options: Mapping[str, Any],
+        app_secret: Any = None,
+        app_key_name: Optional[str] = None,
+    ) -> IntegrationSettings:
         opts = dict(options)
-        secret = resolve_secret(opts.pop("session_secret", None), app_secret)
+        secret = resolve_secret(opts.pop("session_secret", None), app_secret, app_key_name)
         settings = cls(secret=secret)
         for name in (
             "login_path",

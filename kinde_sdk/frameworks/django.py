@@ -43,6 +43,7 @@ from django.urls import path as url_path
 from django.utils.module_loading import import_string
 
 from ..errors import KindeConfigurationError
+from ._django_webhooks import kinde_webhook
 from ._session import (
     AuthFailure,
     IntegrationSettings,
@@ -66,6 +67,7 @@ __all__ = [
     "KindeMiddleware",
     "KindePermission",
     "KindeUser",
+    "kinde_webhook",
     "login_required",
     "require_auth",
 ]
@@ -118,7 +120,9 @@ class KindeDjango:
         ):
             if option not in options and _setting(setting) is not None:
                 options[option] = _setting(setting)
-        settings = IntegrationSettings.build(options, app_secret=_setting("SECRET_KEY"))
+        settings = IntegrationSettings.build(
+            options, app_secret=_setting("SECRET_KEY"), app_key_name="settings.SECRET_KEY"
+        )
         settings.no_extra("django")
         self.oauth = oauth
         self.flow = WebFlow(oauth, settings)

@@ -46,6 +46,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import KindeConfigurationError
+from ._fastapi_webhooks import kinde_webhook
 from ._session import (
     AuthFailure,
     IntegrationSettings,
@@ -70,6 +71,7 @@ __all__ = [
     "KindeFastAPI",
     "RequireAuth",
     "get_current_user",
+    "kinde_webhook",
     "require_user",
 ]
 

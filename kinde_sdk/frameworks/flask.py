@@ -42,6 +42,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..errors import KindeConfigurationError
+from ._flask_webhooks import kinde_webhook
 from ._session import (
     AuthFailure,
     IntegrationSettings,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from ..auth.oauth import OAuth
     from ..auth.token_validator import TokenValidator
 
-__all__ = ["BearerAuth", "KindeFlask", "login_required", "require_auth"]
+__all__ = ["BearerAuth", "KindeFlask", "kinde_webhook", "login_required", "require_auth"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _EXTENSION = "kinde_sdk"
@@ -91,7 +92,9 @@ class KindeFlask:
     def __init__(self, oauth: OAuth, app: Any, **options: Any) -> None:
         if not isinstance(app, Flask):
             raise KindeConfigurationError("framework='flask' needs app=Flask(...)")
-        settings = IntegrationSettings.build(options, app_secret=app.config.get("SECRET_KEY"))
+        settings = IntegrationSettings.build(
+            options, app_secret=app.config.get("SECRET_KEY"), app_key_name="Flask's SECRET_KEY"
+        )
         settings.no_extra("flask")
         self.oauth = oauth
         self.flow = WebFlow(oauth, settings)

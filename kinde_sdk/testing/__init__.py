@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         DEFAULT_SUB,
         WRONG_AUDIENCE,
         FakeKinde,
+        FakeWebhook,
     )
     from ._login import KindeLoginError, login_test_client
 
@@ -40,6 +41,7 @@ _LAZY = {
     "DEFAULT_SUB": "_fake",
     "WRONG_AUDIENCE": "_fake",
     "FakeKinde": "_fake",
+    "FakeWebhook": "_fake",
     "KindeLoginError": "_login",
     "feature_flag_claims": "_claims",
     "login_test_client": "_login",
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_SUB",
     "WRONG_AUDIENCE",
     "FakeKinde",
+    "FakeWebhook",
     "KindeLoginError",
     "feature_flag_claims",
     "login_test_client",

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_SUB",
     "WRONG_AUDIENCE",
     "FakeKinde",
+    "FakeWebhook",
 ]
 
 DEFAULT_CLIENT_ID = "kinde-test-client"
@@ -69,6 +70,22 @@ USERINFO_PATH = "/oauth2/v2/user_profile"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 _CODE_TTL = 600.0
+
+
+@dataclass(frozen=True)
+class FakeWebhook:
+    """A webhook delivery made by :meth:`FakeKinde.make_webhook`."""
+
+    body: str
+    """The request body: the signed JWT."""
+    event_id: str
+    headers: dict[str, str]
+    """The request headers Kinde sends (``Content-Type: application/jwt``, ``webhook-id``)."""
+    claims: dict[str, Any]
+    """The event as signed (for assertions)."""
+
+    def __str__(self) -> str:
+        return self.body
 
 
 @dataclass(frozen=True)
@@ -504,7 +521,18 @@ class FakeKinde:
         """A webhook request body as Kinde sends it: a JWT whose claims are the event
         (``type``, ``data``, ``event_id``, ``source``, ``timestamp``), signed with the
         current key; verify it with ``TokenValidator.decode_webhook``."""
-        stamp = datetime.fromtimestamp(self._clock(), tz=timezone.utc).isoformat()
+        claims = self._webhook_claims(event_type, data, extra_claims)
+        return self.sign(claims, signed_by_other_key=signed_by_other_key)
+
+    def _webhook_claims(
+        self,
+        event_type: str,
+        data: Mapping[str, Any],
+        extra_claims: Optional[Mapping[str, Any]],
+        issued_at: Optional[float] = None,
+    ) -> dict[str, Any]:
+        when = self._clock() if issued_at is None else issued_at
+        stamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat()
         claims: dict[str, Any] = {
             "type": event_type,
             "data": dict(data),
@@ -512,9 +540,40 @@ class FakeKinde:
             "event_timestamp": stamp,
             "source": "admin",
             "timestamp": stamp,
-            "iat": int(self._clock()),
+            "iat": int(when),
         }
-        return self.sign(_merge(claims, extra_claims), signed_by_other_key=signed_by_other_key)
+        return _merge(claims, extra_claims)
+
+    def make_webhook(
+        self,
+        event_type: str,
+        data: Optional[Mapping[str, Any]] = None,
+        *,
+        event_id: Optional[str] = None,
+        age: float = 0.0,
+        signed_by_other_key: bool = False,
+        extra_claims: Optional[Mapping[str, Any]] = None,
+    ) -> FakeWebhook:
+        """A webhook delivery as Kinde POSTs it: ``body`` (the signed JWT of the event,
+        as :meth:`issue_webhook` makes it), ``headers`` (``Content-Type:
+        application/jwt`` and a ``webhook-id``) and the ``event_id``. Post it to your
+        webhook route: ``client.post("/webhooks/kinde", content=hook.body,
+        headers=hook.headers)``. ``event_id`` fixes the id (to test redeliveries);
+        ``age`` back-dates the event by that many seconds (to test the tolerance)."""
+        extra = dict(extra_claims or {})
+        if event_id is not None:
+            extra.setdefault("event_id", event_id)
+        claims = self._webhook_claims(event_type, data or {}, extra, self._clock() - age)
+        body = self.sign(claims, signed_by_other_key=signed_by_other_key)
+        return FakeWebhook(
+            body=body,
+            event_id=str(claims.get("event_id")),
+            headers={
+                "Content-Type": "application/jwt",
+                "webhook-id": "wh_msg_" + uuid.uuid4().hex,
+            },
+            claims=claims,
+        )
 
     @staticmethod
     def _audience(

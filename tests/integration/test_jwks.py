@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import jwt
@@ -34,7 +35,9 @@ from kinde_sdk.errors import (
     InvalidIssuerError,
     InvalidSignatureError,
     InvalidTokenError,
+    InvalidWebhookError,
     JWKSFetchError,
+    KindeConfigurationError,
     KindeConnectionError,
     KindeError,
     MalformedTokenError,
@@ -693,15 +696,22 @@ def test_concurrent_unknown_kids_refetch_once(env: Env) -> None:
 
 
 def webhook_event(env: Env, **extra: Any) -> dict[str, Any]:
+    """Kinde's documented payload (no iss, exp or iat: its age is its ``timestamp``)."""
+    stamp = datetime.fromtimestamp(env.clock.now, tz=timezone.utc).isoformat()
     event: dict[str, Any] = {
         "data": {"user": {"id": "kp_1", "email": "jane@example.com", "first_name": "Jane"}},
         "event_id": "event_0123456789",
+        "event_timestamp": stamp,
         "source": "admin",
-        "timestamp": "2024-05-01T10:00:00+00:00",
+        "timestamp": stamp,
         "type": "user.created",
     }
     event.update(extra)
-    return event
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def signed(env: Env, claims: dict[str, Any], kid: str = "k1") -> str:
+    return jwt.encode(claims, env.keys[kid].private, "RS256", {"kid": kid})
 
 
 def test_decode_webhook_verifies_and_returns_the_event(env: Env) -> None:
@@ -734,6 +744,86 @@ def test_decode_webhook_rejects_forgeries(
     body = jwt.encode(webhook_event(env, **extra), env.keys[signer].private, "RS256", {"kid": "k1"})
     with pytest.raises(expected):
         env.validator().decode_webhook(body)
+
+
+# Issue 14 item 16: any JWT signed by the domain used to pass as a webhook.
+
+
+def test_decode_webhook_rejects_a_users_access_token(env: Env) -> None:
+    access_token = env.mint("k1")  # aud, azp, scp, sub, iat, exp: a real user token
+    with pytest.raises(InvalidWebhookError, match="access or ID token"):
+        env.validator().decode_webhook(access_token)
+
+
+def test_decode_webhook_rejects_an_id_token_even_with_event_claims(env: Env) -> None:
+    now = int(env.clock.now)
+    id_token = signed(
+        env,
+        {
+            **webhook_event(env, iat=now),
+            "iss": env.origin,
+            "aud": "client123",
+            "sub": "kp_1",
+            "exp": now + 60,
+            "nonce": "n",
+            "at_hash": "h",
+        },
+    )
+    with pytest.raises(InvalidWebhookError, match="'nonce', 'at_hash'"):
+        env.validator().decode_webhook(id_token)
+
+
+@pytest.mark.parametrize("missing", ["type", "event_id"])
+def test_decode_webhook_requires_the_event_claims(env: Env, missing: str) -> None:
+    body = signed(env, webhook_event(env, **{missing: None}))
+    with pytest.raises(InvalidWebhookError, match=repr(missing)):
+        env.validator().decode_webhook(body)
+    with pytest.raises(InvalidWebhookError, match=repr(missing)):
+        env.validator().decode_webhook(signed(env, webhook_event(env, **{missing: ""})))
+
+
+def test_decode_webhook_refuses_a_webhook_ten_years_old(env: Env) -> None:
+    ten_years = 10 * 365 * 86400
+    old_iat = signed(env, webhook_event(env, iat=int(env.clock.now) - ten_years))
+    with pytest.raises(InvalidWebhookError, match="more than the tolerance of 300s"):
+        env.validator().decode_webhook(old_iat)
+    stamp = datetime.fromtimestamp(env.clock.now - ten_years, tz=timezone.utc).isoformat()
+    old_stamp = signed(env, webhook_event(env, timestamp=stamp))
+    with pytest.raises(InvalidWebhookError, match="more than the tolerance"):
+        env.validator().decode_webhook(old_stamp)
+
+
+def test_decode_webhook_tolerance_is_configurable(env: Env) -> None:
+    body = signed(env, webhook_event(env, iat=int(env.clock.now) - 600))
+    with pytest.raises(InvalidWebhookError):
+        env.validator().decode_webhook(body)
+    assert env.validator(webhook_tolerance=900).decode_webhook(body)["type"] == "user.created"
+    assert env.validator().decode_webhook(body, tolerance=900)["event_id"] == "event_0123456789"
+    with pytest.raises(KindeConfigurationError):
+        env.validator(webhook_tolerance=float("inf"))
+
+
+def test_decode_webhook_at_the_edges_of_the_window(env: Env) -> None:
+    now = int(env.clock.now)
+    assert env.validator().decode_webhook(signed(env, webhook_event(env, iat=now - 300)))
+    assert env.validator().decode_webhook(signed(env, webhook_event(env, iat=now + LEEWAY)))
+    with pytest.raises(InvalidWebhookError, match="in the future"):
+        env.validator().decode_webhook(signed(env, webhook_event(env, iat=now + LEEWAY + 5)))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"timestamp": None},  # neither iat nor timestamp
+        {"timestamp": "yesterday"},
+        {"iat": "now"},
+        {"iat": True},
+    ],
+    ids=["no time", "bad timestamp", "string iat", "bool iat"],
+)
+def test_decode_webhook_needs_a_readable_time(env: Env, extra: dict[str, Any]) -> None:
+    with pytest.raises(InvalidTokenError):  # InvalidWebhookError, or Malformed for iat
+        env.validator().decode_webhook(signed(env, webhook_event(env, **extra)))
 
 
 def test_for_audience_shares_keys_but_checks_its_own_audience(env: Env) -> None:

@@ -81,3 +81,19 @@ def test_every_auth_export_resolves() -> None:
         assert getattr(auth, name) is not None, name
     assert sorted(auth.__all__) == auth.__all__
     assert {"AsyncClientCredentials", "RedisTokenStore", "FileTokenStore"} <= set(auth.__all__)
+
+
+def test_every_name_of_the_subpackages_resolves() -> None:
+    import kinde_sdk.auth
+    import kinde_sdk.frameworks
+    import kinde_sdk.testing
+    import kinde_sdk.webhooks
+
+    for module in (kinde_sdk.auth, kinde_sdk.webhooks, kinde_sdk.testing, kinde_sdk.frameworks):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{module.__name__}.{name}"
+    assert {"Claims", "JsonWebKeySet", "Role"} <= set(kinde_sdk.auth.__all__)
+    assert {"WebhookReceiver", "WebhookEvent", "UserCreatedEvent"} <= set(
+        kinde_sdk.webhooks.__all__
+    )
+    assert "FakeWebhook" in kinde_sdk.testing.__all__

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin", views.admin),
     path("api/me", views.api_me),
     path("api/users", views.Users.as_view()),
+    path("webhooks/kinde", views.kinde_events),
     path("health", views.health),
 ]

@@ -3,7 +3,8 @@ from django.utils.html import escape
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kinde_sdk.frameworks.django import BearerAuth, login_required, require_auth
+from kinde_sdk.frameworks.django import BearerAuth, kinde_webhook, login_required, require_auth
+from kinde_sdk.webhooks import UserCreatedEvent, UserDeletedEvent, WebhookEvent
 
 from .kinde import kinde_oauth
 
@@ -46,6 +47,21 @@ class Users(APIView):
 
     def get(self, request):
         return Response({"sub": request.user.id, "org": request.auth.get("org_code")})
+
+
+# Kinde's webhooks: the signature, freshness and event type are checked, and a redelivered
+# event is handled once. A real app would sync its own user table here.
+DIRECTORY: dict[str, str] = {}
+WEBHOOK_EVENTS: list[WebhookEvent] = []
+
+
+@kinde_webhook()  # KINDE_DOMAIN from the settings or the environment
+def kinde_events(request: HttpRequest, event: WebhookEvent) -> None:
+    WEBHOOK_EVENTS.append(event)
+    if isinstance(event, UserCreatedEvent):
+        DIRECTORY[event.user.id or ""] = event.user.email or ""
+    elif isinstance(event, UserDeletedEvent):
+        DIRECTORY.pop(event.user.id or "", None)
 
 
 def health(request: HttpRequest) -> JsonResponse:
