@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from .._config import is_loopback_host
 from ..errors import (
@@ -100,7 +100,8 @@ def _check_path(value: str, name: str) -> str:
 class IntegrationSettings:
     """Options shared by every adapter (``framework_options=`` of OAuth)."""
 
-    secret: bytes
+    # repr=False: the key forges session cookies, it must never reach a log or a traceback.
+    secret: bytes = field(repr=False)
     login_path: str = "/login"
     callback_path: str = "/callback"
     logout_path: str = "/logout"
@@ -173,12 +174,16 @@ class IntegrationSettings:
 
     def unsign(self, value: Optional[str]) -> Optional[str]:
         """The session id in a cookie value, or None when absent, malformed or forged."""
-        if not value or len(value) > 200:
+        # Anything a browser (or an attacker) sends must end here as "no session", never
+        # as an exception: compare_digest raises TypeError on non-ASCII str, so compare
+        # bytes, and only after checking the value is plain ASCII.
+        if not isinstance(value, str) or not value or len(value) > 200 or not value.isascii():
             return None
         session_id, _, _sig = value.partition(".")
         if not _SESSION_ID_RE.match(session_id):
             return None
-        if not hmac.compare_digest(self.sign(session_id), value):
+        expected = self.sign(session_id).encode("ascii")
+        if not hmac.compare_digest(expected, value.encode("ascii")):
             return None
         return session_id
 
@@ -266,7 +271,8 @@ def safe_redirect(target: Optional[str], allowed: Iterable[str]) -> Optional[str
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
-    return target
+    # The target goes into a Location header: percent-encode anything not ASCII.
+    return "".join(c if c.isascii() else quote(c, safe="") for c in target)
 
 
 def is_excluded(path: str, excluded: Sequence[str]) -> bool:
@@ -308,21 +314,43 @@ class AuthFailure(Exception):
     def www_authenticate(self) -> str:
         if self.error is None:  # no credentials at all: no error code (RFC 6750 3.1)
             return 'Bearer realm="kinde"'
-        desc = re.sub(r'["\\\x00-\x1f\x7f]', "", self.description)[:200]
-        return f'Bearer realm="kinde", error="{self.error}", error_description="{desc}"'
+        return (
+            f'Bearer realm="kinde", error="{header_safe(self.error)}", '
+            f'error_description="{header_safe(self.description)}"'
+        )
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error or "unauthorized", "error_description": self.description}
+
+
+def header_safe(text: str, limit: int = 200) -> str:
+    """``text`` made fit for a quoted HTTP header parameter: printable ASCII only (no
+    quote, backslash or control character), at most ``limit`` characters. Error texts
+    can quote a token's header (a ``kid`` of "\u263a"); a header value that is not
+    latin-1 makes uvicorn answer 500 and werkzeug drop the connection."""
+    ascii_text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return _HEADER_UNSAFE.sub("", ascii_text.replace("\\", "/"))[:limit]
+
+
+_HEADER_UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
+# RFC 6750's b64token: anything else is refused before the validator sees it, so
+# arbitrary header bytes (non-ASCII, controls) never reach a decoder.
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+MAX_BEARER_LENGTH = 16_384
 
 
 def parse_bearer(authorization: Optional[str]) -> str:
     """The token of an ``Authorization: Bearer`` header; AuthFailure otherwise."""
     if not authorization:
         raise AuthFailure(401, None, "a bearer token is required")
+    if not isinstance(authorization, str):
+        raise AuthFailure(401, "invalid_request", "the Authorization header is not a bearer token")
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         raise AuthFailure(401, "invalid_request", "the Authorization header is not a bearer token")
+    if len(token) > MAX_BEARER_LENGTH or not _B64TOKEN.match(token):
+        raise AuthFailure(401, "invalid_token", "the bearer token is malformed")
     return token
 
 
