@@ -21,11 +21,11 @@ pytest.importorskip("fastapi")
 pytest.importorskip("flask")
 pytest.importorskip("uvicorn")
 
-from kinde_sdk.auth import OAuth  # noqa: E402
-from kinde_sdk.frameworks._session import RequestSession  # noqa: E402
-from tests.integration._frameworks import SESSION_SECRET, oauth_kwargs  # noqa: E402
-from tests.servers._process import free_port  # noqa: E402
-from tests.servers.oidc_provider import OIDCProvider  # noqa: E402
+from kinde_sdk.auth import OAuth
+from kinde_sdk.frameworks._session import RequestSession
+from tests.integration._frameworks import SESSION_SECRET, oauth_kwargs
+from tests.servers._process import free_port
+from tests.servers.oidc_provider import OIDCProvider
 
 
 def _b64(data: bytes) -> str:
@@ -217,13 +217,11 @@ def test_hostile_cookie_and_bearer_django(oidc_provider: OIDCProvider) -> None:
     from tests.integration._frameworks import configure_django
 
     configure_django()
-    from django.test import Client
-
-    from kinde_sdk.frameworks.django import BearerAuth
-
     from django.http import JsonResponse
+    from django.test import Client
     from django.urls import path
 
+    from kinde_sdk.frameworks.django import BearerAuth
     from tests.integration import _django_urls
 
     oauth = OAuth(framework="django", **oauth_kwargs(oidc_provider))
