@@ -114,9 +114,16 @@ class SessionBinding(NamespacedStorage):
     state (a pending login or tokens), so its cookie must reach the browser."""
 
     written: bool = False
+    # Set by a framework adapter: the lifetime (seconds) of a key written here, or None
+    # for no expiry (pending logins expire with their TTL, session keys when idle).
+    ttl_for: Optional[Callable[[str], Optional[float]]] = None
 
     def set(self, key: str, value: Any) -> None:
-        super().set(key, value)
+        ttl = self.ttl_for(key) if self.ttl_for is not None else None
+        if ttl:
+            self.set_expiring(key, value, ttl)
+        else:
+            super().set(key, value)
         self.written = True
 
 
@@ -190,6 +197,8 @@ class OAuthCore:
             f"kinde_oauth_session_{id(self)}", default=_UNBOUND
         )
         self._sessions_required = False
+        # A framework adapter's lifetime policy for the keys of browser sessions.
+        self.session_ttl_for: Optional[Callable[[str], Optional[float]]] = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, domain={self._domain!r})"
@@ -220,7 +229,9 @@ class OAuthCore:
     def session_storage(self, session_id: str) -> SessionBinding:
         """The storage of one browser session: this client's backend, namespaced by
         ``session_id`` (the session's device id)."""
-        return SessionBinding(self._backend(), device_id=session_id)
+        binding = SessionBinding(self._backend(), device_id=session_id)
+        binding.ttl_for = self.session_ttl_for
+        return binding
 
     def enter_session(self, session_id: str) -> tuple[SessionBinding, contextvars.Token[Any]]:
         """Bind the current context (request) to ``session_id``; undo with
@@ -266,13 +277,17 @@ class OAuthCore:
         return self._storage
 
     def move_session(self, old_session_id: str, new_session_id: str) -> None:
-        """Move this client's tokens from one session id to another and clear the old
-        session (adapters rotate the session id at login against session fixation)."""
+        """Move everything of one session id to another and clear the old session
+        (adapters rotate the session id at login against session fixation). Everything,
+        not only the tokens: the other pending logins of the same browser (a second tab)
+        must survive the first tab's login."""
         old = self.session_storage(old_session_id)
-        record = old.get(self._tokens_key)
+        new = self.session_storage(new_session_id)
+        for key in old.device_keys():
+            value = old.get(key)
+            if value is not None:
+                new.set(key, value)
         old.clear_device_data()
-        if record is not None:
-            self.session_storage(new_session_id).set(self._tokens_key, record)
 
     def clear_session(self, session_id: str) -> None:
         """Delete everything stored for browser session ``session_id``."""

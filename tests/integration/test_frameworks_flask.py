@@ -123,8 +123,8 @@ def test_login_user_protected_logout(client: FlaskClient, oidc_provider: OIDCPro
     assert client.get("/admin", base_url=BASE).json == {"admin": "alice@example.test"}
     assert client.get("/billing", base_url=BASE, headers=JSON).status_code == 403
 
-    out = client.get("/logout", base_url=BASE)
-    assert out.status_code == 302
+    out = client.post("/logout", base_url=BASE, headers={"Origin": BASE})
+    assert out.status_code == 303
     assert out.headers["Location"].startswith(oidc_provider.url + "/logout")
     assert "Max-Age=0" in out.headers["Set-Cookie"]
     refused = client.get("/protected", base_url=BASE)
@@ -324,5 +324,5 @@ def test_sessions_in_shared_storage(
     with apps[1].test_client() as other:
         other.set_cookie("kinde_session", value, domain="127.0.0.1")
         assert other.get("/user", base_url=BASE).json["sub"] == "dora"
-        other.get("/logout", base_url=BASE)
+        other.post("/logout", base_url=BASE, headers={"Sec-Fetch-Site": "same-origin"})
     assert store().keys() == []

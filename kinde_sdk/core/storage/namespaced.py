@@ -87,8 +87,22 @@ class NamespacedStorage:
         StorageSerializationError and stores nothing."""
         self._backend.set(self.storage_key(key), value)
 
+    def set_expiring(self, key: str, value: Any, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (see :meth:`StorageBackend.set_expiring`)."""
+        self._backend.set_expiring(self.storage_key(key), value, ttl)
+
+    def touch(self, key: str, ttl: float) -> None:
+        """Give an existing key ``ttl`` more seconds (idle timeouts)."""
+        self._backend.touch(self.storage_key(key), ttl)
+
     def delete(self, key: str) -> None:
         self._backend.delete(self.storage_key(key))
+
+    def device_keys(self) -> list[str]:
+        """This device's keys, without the device prefix (``user:``/``global:`` keys are
+        not the device's)."""
+        prefix = self._device_prefix()
+        return [k[len(prefix) :] for k in self._backend.keys(prefix)]
 
     def clear_device_data(self) -> None:
         """Remove every key of this device (logout); ``user:``/``global:`` keys stay."""
