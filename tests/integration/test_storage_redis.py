@@ -174,8 +174,8 @@ def test_delete_prefix_scans_in_batches(make_storage: type[RedisStorage], raw: r
 
 def test_clear_device_data(make_storage: type[RedisStorage]) -> None:
     # Two workers, each with its own connection pool, serving two devices of one user.
-    laptop = NamespacedStorage(make_storage(), device_id="laptop")
-    phone = NamespacedStorage(make_storage(), device_id="phone")
+    laptop = NamespacedStorage(make_storage(), device_id="laptop", user_id="kp_ann")
+    phone = NamespacedStorage(make_storage(), device_id="phone", user_id="kp_ann")
     for s in (laptop, phone):
         s.set("user_tokens", TOKENS)
         s.set("oauth_state", "s")

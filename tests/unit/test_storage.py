@@ -409,12 +409,12 @@ def test_session_storage_needs_exactly_one_source() -> None:
 
 def test_namespaced_storage_over_a_framework_session() -> None:
     session: dict[str, Any] = {}
-    storage = NamespacedStorage(SessionStorage(session), device_id="browser1")
+    storage = NamespacedStorage(SessionStorage(session), device_id="browser1", user_id="kp_1")
     storage.set("user_tokens", {"a": 1})
     storage.set("user:prefs", {"theme": "dark"})
-    assert set(session) == {"kinde:device:browser1:user_tokens", "kinde:user:prefs"}
+    assert set(session) == {"kinde:device:browser1:user_tokens", "kinde:user:kp_1:prefs"}
     storage.clear_device_data()
-    assert set(session) == {"kinde:user:prefs"}
+    assert set(session) == {"kinde:user:kp_1:prefs"}
 
 
 # -- factory --------------------------------------------------------------------------
@@ -488,22 +488,22 @@ def test_storage_package_imports_without_redis() -> None:
 
 def test_device_namespacing_layout() -> None:
     backend = MemoryStorage()
-    storage = NamespacedStorage(backend, device_id="dev1")
+    storage = NamespacedStorage(backend, device_id="dev1", user_id="kp_ann")
     storage.set("user_tokens", TOKENS)
     storage.set("user:shared_preferences", {"theme": "dark"})
     storage.set("global:app_settings", {"version": "1.0.0"})
     assert backend.keys() == [
         "device:dev1:user_tokens",
         "global:app_settings",
-        "user:shared_preferences",
+        "user:kp_ann:shared_preferences",
     ]
     assert storage.get("user_tokens") == TOKENS
 
 
 def test_shared_prefixes_are_seen_by_every_device() -> None:
     backend = MemoryStorage()
-    laptop = NamespacedStorage(backend, device_id="laptop")
-    phone = NamespacedStorage(backend, device_id="phone")
+    laptop = NamespacedStorage(backend, device_id="laptop", user_id="kp_ann")
+    phone = NamespacedStorage(backend, device_id="phone", user_id="kp_ann")
     laptop.set("user_tokens", {"who": "laptop"})
     phone.set("user_tokens", {"who": "phone"})
     laptop.set("user:shared_preferences", {"theme": "dark"})
@@ -517,7 +517,7 @@ def test_shared_prefixes_are_seen_by_every_device() -> None:
 
 def test_clear_device_data_clears_only_this_device() -> None:
     backend = MemoryStorage()
-    a = NamespacedStorage(backend, device_id="a")
+    a = NamespacedStorage(backend, device_id="a", user_id="kp_a")
     ab = NamespacedStorage(backend, device_id="ab")  # "a" is a prefix of "ab"
     for s in (a, ab):
         s.set("user_tokens", TOKENS)
@@ -603,13 +603,16 @@ def test_manager_explicit_device_id_and_prefixes(manager: StorageManager) -> Non
     manager.set("some_key", {"some": "value"})
     manager.set("user:shared_preferences", {"theme": "dark"})
     manager.set("global:app_settings", {"version": "1.0.0"})
+    # No user is signed in: a user: key stays with the device (issue 12: never shared
+    # with every user of the store).
     assert backend.keys() == [
         "device:custom-device-identifier:some_key",
+        "device:custom-device-identifier:user:shared_preferences",
         "global:app_settings",
-        "user:shared_preferences",
     ]
+    assert manager.get("user:shared_preferences") == {"theme": "dark"}
     manager.clear_device_data()
-    assert backend.keys() == ["global:app_settings", "user:shared_preferences"]
+    assert backend.keys() == ["global:app_settings"]
 
 
 def test_manager_clear_device_data_keeps_other_devices(manager: StorageManager) -> None:
