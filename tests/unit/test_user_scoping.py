@@ -35,7 +35,7 @@ def test_two_users_never_read_each_others_user_keys() -> None:
     assert ann_laptop.get("user:prefs") == {"theme": "dark"}
     assert bob.get("user:prefs") == {"theme": "light"}
     assert anonymous.get("user:prefs") == {"theme": "blue"}  # kept with its device
-    assert sorted(k for k in backend.keys() if "prefs" in k) == [
+    assert sorted(k for k in backend.keys("") if "prefs" in k) == [
         "device:nobody:user:prefs",
         "user:kp_ann:prefs",
         "user:kp_bob:prefs",
