@@ -697,3 +697,65 @@ def test_no_values_in_logs_or_reprs(
     texts += [r.getMessage() for r in caplog.records]
     for text in texts:
         assert CANARY not in text
+
+
+# -- SessionStorage never keeps tokens in a cookie session (issue 14, "also decide") ----
+
+
+def test_session_storage_refuses_tokens_in_flasks_cookie_session() -> None:
+    from flask import Flask
+    from flask.sessions import SecureCookieSession
+
+    from kinde_sdk.errors import StorageError
+
+    cookie_session = SecureCookieSession()
+    storage = NamespacedStorage(SessionStorage(cookie_session), device_id="b1")
+    refresh = "rt-" + "x" * 40
+    with pytest.raises(StorageError, match="client-side") as caught:
+        storage.set("kinde_oauth_tokens:client", {"access_token": "at", "refresh_token": refresh})
+    assert refresh not in str(caught.value)
+    with pytest.raises(StorageError):
+        storage.set("anything", {"refresh_token": refresh})
+    assert dict(cookie_session) == {}  # nothing half-written
+    storage.set("kinde_oauth_pending:x", {"state": "s"})  # not a token: stored
+    storage.set("prefs", {"access_token": None})
+    assert storage.get("kinde_oauth_pending:x") == {"state": "s"}
+
+    # Through a real Flask request: the signed cookie never carries a token.
+    app = Flask(__name__)
+    app.secret_key = "k" * 32
+
+    @app.route("/store")
+    def store() -> str:
+        from flask import session
+
+        backend = SessionStorage(session_getter=lambda: session)
+        try:
+            backend.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+        except StorageError:
+            return "refused"
+        return "stored"
+
+    with app.test_client() as client:
+        assert client.get("/store").text == "refused"
+
+    # A server-side session (the caller says so) or a plain dict: stored.
+    server_side = SessionStorage(cookie_session, client_side=False)
+    server_side.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+    plain = SessionStorage({})
+    plain.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+    with pytest.raises(StorageError):
+        SessionStorage({}, client_side=True).set("t", {"id_token": "x.y.z"})
+
+
+def test_session_storage_recognises_djangos_signed_cookie_sessions() -> None:
+    from kinde_sdk.core.storage.session import is_client_side
+
+    pytest.importorskip("django")
+    from tests.integration._frameworks import configure_django
+
+    configure_django()
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    assert is_client_side(SessionStore())
+    assert not is_client_side({})
