@@ -5,6 +5,8 @@ Configured from the environment: KINDE_DOMAIN (or KINDE_HOST), KINDE_CLIENT_ID,
 KINDE_CLIENT_SECRET, KINDE_REDIRECT_URI (http://127.0.0.1:8000/callback),
 KINDE_LOGOUT_REDIRECT_URI (http://127.0.0.1:8000/), KINDE_AUDIENCE (your API, for the
 bearer endpoint), KINDE_SESSION_SECRET (signs the session cookie; 16+ characters).
+Several workers (uvicorn --workers 4, or processes on several hosts) share sessions
+when KINDE_REDIS_URL (redis://host:6379/0) names the redis they all use.
 
     pip install "kinde-sdk[fastapi]" uvicorn
     python examples/fastapi_app.py          # http://127.0.0.1:8000 (HOST, PORT)
@@ -25,7 +27,13 @@ from kinde_sdk.frameworks.fastapi import BearerAuth, RequireAuth, require_user
 
 def create_app() -> FastAPI:
     app = FastAPI(title="kinde_sdk FastAPI example")
-    kinde_oauth = OAuth(framework="fastapi", app=app)
+    redis_url = os.environ.get("KINDE_REDIS_URL")
+    kinde_oauth = OAuth(
+        framework="fastapi",
+        app=app,
+        # Sessions in redis: a login on one worker is valid on all, logout ends it on all.
+        storage_config={"type": "redis", "options": {"url": redis_url}} if redis_url else None,
+    )
     domain = os.environ.get("KINDE_HOST") or os.environ["KINDE_DOMAIN"]
     bearer = BearerAuth(domain=domain, audience=os.environ.get("KINDE_AUDIENCE"))
 
