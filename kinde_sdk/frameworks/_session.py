@@ -9,8 +9,16 @@ Session design (also in the README):
   size of the tokens, and never the client secret or a token.
 * Tokens stay server-side in the OAuth client's storage backend (memory, file or
   redis), namespaced by the session id (``NamespacedStorage(backend, device_id=id)``).
-* The cookie is ``HttpOnly``, ``SameSite=Lax``, ``Path=/`` and ``Secure`` unless the
-  request came over plain http to a loopback host (local development).
+* The cookie is ``HttpOnly``, ``SameSite=Lax``, ``Path=/``; ``Secure`` comes from
+  ``cookie_secure``, else from the request's scheme as the framework sees it (behind a
+  proxy it trusts) or the redirect URI's scheme, never from the Host header.
+* Sessions end after ``session_idle_timeout`` without a request and ``session_max_age``
+  after sign-in (:class:`WebFlow`); pending logins expire with ``pending_ttl`` and at
+  most ``max_pending_logins`` are kept per browser session (two tabs never collide).
+* Logout is a POST checked against CSRF (``Sec-Fetch-Site``/``Origin`` or the token of
+  the confirmation page); a cross-site GET only gets the confirmation page.
+* Anything a client sends (cookie, Authorization header) ends as "no session" or a
+  401, never a 500; header values we emit are ASCII.
 * A cookie is only sent once the session holds something (a pending login), the id is
   replaced at login (no session fixation) and the session's data is deleted at logout.
 * The signing key is ``session_secret=``, else env ``KINDE_SESSION_SECRET``, else one

@@ -128,3 +128,62 @@ def test_no_secret_in_reprs_of_session_objects() -> None:
             for f in dataclasses.fields(obj):
                 if "secret" in f.name or "key" in f.name or "token" in f.name:
                     assert not f.repr, f"{obj.__name__}.{f.name} is in its repr"
+
+
+def test_no_secret_in_any_repr_of_the_session_layer(tmp_path: object) -> None:
+    """Issue 14 item 8, the audit: settings, integrations, flows, sessions, bindings,
+    storages and errors of kinde_sdk/frameworks and kinde_sdk/core, with canary
+    secrets; none of them shows one in repr() or str()."""
+    import redis  # noqa: F401 - the redis extra is part of the dev extra
+    from flask import Flask
+
+    from kinde_sdk.auth import OAuth
+    from kinde_sdk.core.storage import (
+        FileStorage,
+        MemoryStorage,
+        NamespacedStorage,
+        RedisStorage,
+        SessionStorage,
+        StorageManager,
+    )
+    from kinde_sdk.errors import StorageError
+
+    canary_key = "CANARY-session-secret-0123456789"
+    canary_client = "CANARY-client-secret"
+    canary_pw = "CANARY-redis-password"
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "CANARY-flask-secret-key-0123456789"
+    oauth = OAuth(
+        framework="flask",
+        app=app,
+        client_id="cid",
+        client_secret=canary_client,
+        redirect_uri="https://app.example.com/callback",
+        host="https://acme.kinde.com",
+        storage=NamespacedStorage(MemoryStorage()),
+        framework_options={"session_secret": canary_key},
+    )
+    integ = oauth.integration
+    flow = integ.flow
+    session = flow.open(None)
+    binding = oauth.session_storage(session.session_id)
+    objects: list[object] = [
+        oauth,
+        integ,
+        flow,
+        flow.settings,
+        session,
+        binding,
+        StorageManager(),
+        MemoryStorage(),
+        FileStorage(str(tmp_path) + "/s.json"),
+        RedisStorage(url=f"redis://user:{canary_pw}@127.0.0.1:1/0"),
+        SessionStorage({}),
+        StorageError("x"),
+    ]
+    secrets_ = (canary_key, canary_client, canary_pw, "CANARY-flask")
+    for obj in objects:
+        shown = repr(obj) + str(obj)
+        for secret in secrets_:
+            assert secret not in shown, f"{type(obj).__name__} shows a secret"
+    assert session.session_id not in repr(binding)  # the id is a bearer credential
