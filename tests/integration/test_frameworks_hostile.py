@@ -246,3 +246,44 @@ def test_hostile_cookie_and_bearer_django(oidc_provider: OIDCProvider) -> None:
             bearer.claims(header)
         assert caught.value.status == 401
         assert caught.value.www_authenticate.isascii()
+
+
+def test_crafted_jwts_are_401_through_the_validator(oidc_provider: OIDCProvider) -> None:
+    """Past the parser: well-formed b64tokens with hostile headers and payloads reach
+    the validator and still end as a 401 with an ASCII challenge, never another error."""
+    from kinde_sdk.auth import TokenValidator
+    from kinde_sdk.frameworks._session import AuthFailure, verify_bearer
+
+    validator = TokenValidator(oidc_provider.url, oidc_provider.api_audience)
+    rng = random.Random(11)
+    headers = [
+        b"[]",
+        b"null",
+        b'{"alg":"RS256","kid":123}',
+        b'{"alg":"none"}',
+        b'{"alg":"HS256","kid":"x"}',
+        b'{"alg":"RS256","kid":"' + b"k" * 5000 + b'"}',
+        b'{"alg":"RS256","kid":"\\u263a"}',
+        b'{"alg":["RS256"]}',
+        b"\xff\xfe",
+        b'{"alg":"RS256","jku":"http://127.0.0.1:1/"}',
+    ]
+    payloads = [b"{}", b"[]", b"x", b'{"exp":"NaN"}', b'{"exp":1e309}', b'{"aud":{}}']
+    tokens = [
+        f"{_b64(h)}.{_b64(p)}.{_b64(bytes(rng.randrange(256) for _ in range(64)))}"
+        for h in headers
+        for p in payloads
+    ]
+    for _ in range(100):
+        parts = rng.choice([1, 2, 3, 3, 4])
+        tokens.append(
+            ".".join(
+                _b64(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60))))
+                for _ in range(parts)
+            )
+        )
+    for token in tokens:
+        with pytest.raises(AuthFailure) as caught:
+            verify_bearer(validator, f"Bearer {token}")
+        assert caught.value.status == 401, token
+        assert caught.value.www_authenticate.isascii()
