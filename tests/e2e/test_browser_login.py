@@ -19,8 +19,6 @@ import json
 import os
 import secrets
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +28,7 @@ import pytest
 
 from kinde_sdk.core.storage import StorageManager
 from tests.servers._process import ServerProcess, free_port
+from tests.servers.app_threads import serve_fastapi, serve_flask
 from tests.servers.oidc_provider import OIDCProvider, start_oidc_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,27 +97,6 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def serve_fastapi(app: Any, port: int) -> Callable[[], None]:
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return stop
-
-
 def serve_django(port: int, env: dict[str, str]) -> Callable[[], None]:
     """examples/django_app under Django's runserver, in a child process (Django's
     settings are process-wide, and the integration tests configure their own)."""
@@ -135,20 +113,6 @@ def serve_django(port: int, env: dict[str, str]) -> Callable[[], None]:
     )
     server.start(ready_timeout=30)
     return server.stop
-
-
-def serve_flask(app: Any, port: int) -> Callable[[], None]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(10)
-
-    return stop
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -285,20 +285,6 @@ def test_bearer_init_app_excluded_paths(oidc_provider: OIDCProvider) -> None:
         assert c.get("/api/me", headers=cases["expired"][0]).status_code == 401
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from tests.servers.redis_server import RedisServerMissing, start_redis
-
-    try:
-        server = start_redis()
-    except RedisServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("backend", ["file", "redis"])
 def test_sessions_in_shared_storage(
     oidc_provider: OIDCProvider, backend: str, tmp_path: Any, request: pytest.FixtureRequest

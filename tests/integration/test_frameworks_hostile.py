@@ -10,10 +10,9 @@ import base64
 import json
 import random
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -25,6 +24,7 @@ from kinde_sdk.auth import OAuth
 from kinde_sdk.frameworks._session import RequestSession
 from tests.integration._frameworks import SESSION_SECRET, oauth_kwargs
 from tests.servers._process import free_port
+from tests.servers.app_threads import serve_fastapi, serve_flask
 from tests.servers.oidc_provider import OIDCProvider
 
 
@@ -135,47 +135,13 @@ def build_flask(provider: OIDCProvider) -> Any:
     return app
 
 
-def serve_uvicorn(app: Any, port: int) -> Callable[[], None]:
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return stop
-
-
-def serve_werkzeug(app: Any, port: int) -> Callable[[], None]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(10)
-
-    return stop
-
-
 @pytest.fixture(params=["uvicorn", "werkzeug"])
 def live_port(request: pytest.FixtureRequest, oidc_provider: OIDCProvider) -> Iterator[int]:
     port = free_port()
     if request.param == "uvicorn":
-        stop = serve_uvicorn(build_fastapi(oidc_provider), port)
+        stop = serve_fastapi(build_fastapi(oidc_provider), port, log_level="critical")
     else:
-        stop = serve_werkzeug(build_flask(oidc_provider), port)
+        stop = serve_flask(build_flask(oidc_provider), port)
     yield port
     stop()
 

@@ -490,17 +490,3 @@ def test_lifetime_options_are_checked(build: Build) -> None:
         with pytest.raises(KindeConfigurationError):
             build("flask", **bad)
     build("flask", session_idle_timeout=None, session_max_age=None)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from tests.servers.redis_server import RedisServerMissing, start_redis
-
-    try:
-        server = start_redis()
-    except RedisServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server.url
-    finally:
-        server.stop()
