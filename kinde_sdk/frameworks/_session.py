@@ -632,10 +632,22 @@ class WebFlow:
     def release(self, token: contextvars.Token[Any]) -> None:
         self.oauth.exit_session(token)
 
+    def finish_needed(self, session: RequestSession) -> bool:
+        """Whether :meth:`finish` has anything to write (no I/O: async adapters skip the
+        thread hop for the many requests that change nothing)."""
+        if session.ended:
+            return False
+        if session.rotated or session.pending is not None:
+            return True
+        if session.meta is None:
+            return bool(getattr(session.binding, "written", False))
+        seen = session.meta.get("seen")
+        return not isinstance(seen, (int, float)) or self._now() - seen >= self.touch_interval
+
     def finish(self, session: RequestSession) -> None:
         """After the route: write or refresh the session record (and the TTL of the
         tokens). Does storage I/O: async adapters call it in a thread."""
-        if session.ended:
+        if not self.finish_needed(session):
             return
         written = bool(getattr(session.binding, "written", False))
         meta = session.meta

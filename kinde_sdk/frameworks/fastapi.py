@@ -122,7 +122,8 @@ class _SessionMiddleware:
         flow = integ.flow
         headers = _headers(scope)
         # Reading the session record is storage I/O (redis, file): not on the loop.
-        session = await run_in_threadpool(flow.open, _cookie(headers, flow.settings.cookie_name))
+        cookie = _cookie(headers, flow.settings.cookie_name)
+        session = await run_in_threadpool(flow.open, cookie) if cookie else flow.open(None)
         token = flow.bind(session)
         current = _current.set((integ, session))
         # The scheme as uvicorn/Starlette see it: with --proxy-headers (or Starlette's
@@ -131,7 +132,8 @@ class _SessionMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await run_in_threadpool(flow.finish, session)
+                if flow.finish_needed(session):
+                    await run_in_threadpool(flow.finish, session)
                 header = flow.set_cookie_header(session, scheme, headers)
                 if header is not None:
                     MutableHeaders(scope=message).append("set-cookie", header)
