@@ -816,7 +816,10 @@ class WebFlow:
         origin = headers.get("origin", "").strip()
         if not origin or origin == "null":
             return False
-        netloc = urlsplit(origin).netloc.lower()
+        try:
+            netloc = urlsplit(origin).netloc.lower()
+        except ValueError:  # "http://[" and friends: not our origin, not a 500
+            return False
         redirect = self.oauth._redirect_uri
         allowed = {host.strip().lower()}
         if redirect:

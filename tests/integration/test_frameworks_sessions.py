@@ -250,6 +250,8 @@ def test_logout_refuses_cross_site_requests(
         {"Origin": "https://evil.example"},
         {"Sec-Fetch-Site": "same-site"},
         {"Origin": "null"},
+        {"Origin": "http://["},  # unparsable: refused, not a 500
+        {"Origin": "http://127.0.0.1:8000@evil.example"},
         {},
     ):
         refused = browser.request("POST", "/logout", headers)

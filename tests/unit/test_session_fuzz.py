@@ -187,3 +187,25 @@ def test_no_secret_in_any_repr_of_the_session_layer(tmp_path: object) -> None:
         for secret in secrets_:
             assert secret not in shown, f"{type(obj).__name__} shows a secret"
     assert session.session_id not in repr(binding)  # the id is a bearer credential
+
+
+def test_same_origin_check_never_raises() -> None:
+    from types import SimpleNamespace
+
+    from kinde_sdk.frameworks._session import WebFlow
+
+    oauth = SimpleNamespace(_redirect_uri="https://app.example.com/callback", pending_ttl=600)
+    flow = WebFlow(oauth, settings())  # type: ignore[arg-type]
+    host = "127.0.0.1:8000"
+    assert flow.same_origin({"origin": "http://127.0.0.1:8000"}, host)
+    assert flow.same_origin({"origin": "https://app.example.com"}, host)
+    assert flow.same_origin({"sec-fetch-site": "same-origin", "origin": "https://x"}, host)
+    assert not flow.same_origin({"sec-fetch-site": "cross-site"}, host)
+    assert not flow.same_origin({"origin": "https://app.example.com.evil"}, host)
+    rng = random.Random(SEED + 3)
+    for _ in range(3000):
+        value = _random_text(rng)
+        for name in ("origin", "sec-fetch-site"):
+            assert flow.same_origin({name: "http://" + value}, host) in (True, False)
+            assert flow.same_origin({name: value}, value) in (True, False)
+    assert not flow.same_origin({"origin": "http://["}, host)
