@@ -93,9 +93,23 @@ def _cookie(headers: dict[str, str], name: str) -> Optional[str]:
     return None
 
 
+_MAX_FORM = 8192
+
+
+async def _small_body(request: Request) -> bytes:
+    """At most ``_MAX_FORM`` bytes of the body (a logout form is tiny; a huge body is
+    not read into memory): a longer body gives b"" (no token)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            return b""
+    return body
+
+
 def _form(body: bytes) -> dict[str, str]:
     """An urlencoded form body, parsed without python-multipart (not a dependency)."""
-    if len(body) > 8192:
+    if len(body) > _MAX_FORM:
         return {}
     fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items() if v}
@@ -226,7 +240,7 @@ class KindeFastAPI:
         async def logout(request: Request) -> Response:
             form: dict[str, str] = {}
             if request.method == "POST":
-                form = _form(await request.body())
+                form = _form(await _small_body(request))
             outcome = await run_in_threadpool(
                 flow.logout_route,
                 _session(),
