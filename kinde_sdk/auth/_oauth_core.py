@@ -302,10 +302,18 @@ class OAuthCore:
         must survive the first tab's login."""
         old = self.session_storage(old_session_id)
         new = self.session_storage(new_session_id)
+        backend = self._backend()
+        # Key by key at the backend level: a device key stays a device key (an
+        # anonymous ``user:`` key must not turn into the signed-in user's own).
         for key in old.device_keys():
-            value = old.get(key)
-            if value is not None:
-                new.set(key, value)
+            value = backend.get(old.device_key(key))
+            if value is None:
+                continue
+            ttl = self.session_ttl_for(key) if self.session_ttl_for is not None else None
+            if ttl:
+                backend.set_expiring(new.device_key(key), value, ttl)
+            else:
+                backend.set(new.device_key(key), value)
         old.clear_device_data()
 
     def clear_session(self, session_id: str) -> None:

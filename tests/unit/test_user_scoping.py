@@ -65,3 +65,23 @@ def test_the_clients_own_storage_is_scoped_too() -> None:
     storage.set("user:k", "after login")
     assert storage.backend.get("user:kp_cli:k") == "after login"
     assert storage.get("user:k") == "after login"
+
+
+def test_an_anonymous_user_key_does_not_become_the_users_at_login() -> None:
+    """Login rotates the session id and moves its keys; a ``user:`` key written before
+    sign-in stays a key of the (new) session, it does not overwrite the user's own."""
+    backend = MemoryStorage()
+    oauth = OAuth(client_id="client-1", storage=NamespacedStorage(backend))
+    phone = oauth.session_storage("phone")
+    phone.set(TOKENS_KEY, signed_in("kp_ann"))
+    phone.set("user:prefs", "ann's own")
+    browser = oauth.session_storage("before-login")
+    browser.set("user:prefs", "anonymous")
+    browser.set("kinde_oauth_pending:x", {"state": "s"})
+    oauth.move_session("before-login", "after-login")
+    after = oauth.session_storage("after-login")
+    assert backend.get("device:after-login:user:prefs") == "anonymous"
+    assert after.get("kinde_oauth_pending:x") == {"state": "s"}
+    assert backend.keys("device:before-login:") == []
+    after.set(TOKENS_KEY, signed_in("kp_ann"))
+    assert after.get("user:prefs") == "ann's own"

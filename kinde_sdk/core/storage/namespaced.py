@@ -134,6 +134,11 @@ class NamespacedStorage:
     def delete(self, key: str) -> None:
         self._backend.delete(self.storage_key(key))
 
+    def device_key(self, key: str) -> str:
+        """The backend key of ``key`` in this device's namespace, whatever its prefix."""
+        check_key(key)
+        return self._device_prefix() + key
+
     def device_keys(self) -> list[str]:
         """This device's keys, without the device prefix (``user:``/``global:`` keys are
         not the device's)."""
