@@ -175,7 +175,10 @@ class IntegrationSettings:
                 raise KindeConfigurationError("cookie_name may use letters, digits, _ . -")
             settings.cookie_name = name
         if "cookie_secure" in opts:
-            settings.cookie_secure = opts.pop("cookie_secure")
+            secure = opts.pop("cookie_secure")
+            if secure is not None and not isinstance(secure, bool):
+                raise KindeConfigurationError("cookie_secure must be True, False or None")
+            settings.cookie_secure = secure
         if "cookie_max_age" in opts:
             age = opts.pop("cookie_max_age")
             settings.cookie_max_age = None if age is None else int(age)

@@ -488,6 +488,7 @@ def test_lifetime_options_are_checked(build: Build) -> None:
         {"session_idle_timeout": "1h"},
         {"max_pending_logins": 0},
         {"trust_forwarded_proto": "yes"},
+        {"cookie_secure": "false"},  # a truthy string would have meant Secure
     ):
         with pytest.raises(KindeConfigurationError):
             build("flask", **bad)
