@@ -6,6 +6,8 @@ Configured from the environment: KINDE_DOMAIN (or KINDE_HOST), KINDE_CLIENT_ID,
 KINDE_CLIENT_SECRET, KINDE_REDIRECT_URI (http://127.0.0.1:8000/callback),
 KINDE_LOGOUT_REDIRECT_URI (http://127.0.0.1:8000/), KINDE_AUDIENCE (your API, for the
 bearer endpoint), KINDE_SESSION_SECRET (signs the session cookie; 16+ characters).
+Several workers (uvicorn --workers 4, or processes on several hosts) share sessions
+when KINDE_REDIS_URL (redis://host:6379/0) names the redis they all use.
 
     pip install "kinde-sdk[fastapi]" uvicorn
     python examples/fastapi_app.py          # http://127.0.0.1:8000 (HOST, PORT)
@@ -27,7 +29,13 @@ from kinde_sdk.webhooks import UserCreatedEvent, UserDeletedEvent, WebhookEvent
 
 def create_app() -> FastAPI:
     app = FastAPI(title="kinde_sdk FastAPI example")
-    kinde_oauth = OAuth(framework="fastapi", app=app)
+    redis_url = os.environ.get("KINDE_REDIS_URL")
+    kinde_oauth = OAuth(
+        framework="fastapi",
+        app=app,
+        # Sessions in redis: a login on one worker is valid on all, logout ends it on all.
+        storage_config={"type": "redis", "options": {"url": redis_url}} if redis_url else None,
+    )
     domain = os.environ.get("KINDE_HOST") or os.environ["KINDE_DOMAIN"]
     bearer = BearerAuth(domain=domain, audience=os.environ.get("KINDE_AUDIENCE"))
 
@@ -39,7 +47,8 @@ def create_app() -> FastAPI:
                 f"<h1>Welcome, <span id='email'>{html.escape(user.get('email') or '')}</span></h1>"
                 "<p><a id='protected' href='/protected'>Protected page</a> | "
                 "<a id='user' href='/user'>/user</a> | "
-                "<a id='logout' href='/logout'>Log out</a></p>"
+                "<form method='post' action='/logout' style='display:inline'>"
+                "<button id='logout' type='submit'>Log out</button></form></p>"
             )
         return (
             "<h1>Please log in</h1><p><a id='login' href='/login?next=/protected'>Log in</a> | "

@@ -41,7 +41,8 @@ def create_app() -> Flask:
                 f"<h1>Welcome, <span id='email'>{escape(user.get('email') or '')}</span></h1>"
                 "<p><a id='protected' href='/protected'>Protected page</a> | "
                 "<a id='user' href='/user'>/user</a> | "
-                "<a id='logout' href='/logout'>Log out</a></p>"
+                "<form method='post' action='/logout' style='display:inline'>"
+                "<button id='logout' type='submit'>Log out</button></form></p>"
             )
         return (
             "<h1>Please log in</h1><p><a id='login' href='/login?next=/protected'>Log in</a> | "

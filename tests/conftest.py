@@ -78,6 +78,21 @@ def oidc_provider() -> Iterator[OIDCProvider]:
     provider.stop()
 
 
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A redis-server of the test module's own (tests/servers/redis_server.py)."""
+    from tests.servers.redis_server import RedisServerMissing, start_redis
+
+    try:
+        server = start_redis()
+    except RedisServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def httpserver_listen_address() -> tuple[str, int]:
     """pytest-httpserver on 127.0.0.1: its default, "localhost", may resolve to ::1."""

@@ -114,9 +114,16 @@ class SessionBinding(NamespacedStorage):
     state (a pending login or tokens), so its cookie must reach the browser."""
 
     written: bool = False
+    # Set by a framework adapter: the lifetime (seconds) of a key written here, or None
+    # for no expiry (pending logins expire with their TTL, session keys when idle).
+    ttl_for: Optional[Callable[[str], Optional[float]]] = None
 
     def set(self, key: str, value: Any) -> None:
-        super().set(key, value)
+        ttl = self.ttl_for(key) if self.ttl_for is not None else None
+        if ttl:
+            self.set_expiring(key, value, ttl)
+        else:
+            super().set(key, value)
         self.written = True
 
 
@@ -190,6 +197,14 @@ class OAuthCore:
             f"kinde_oauth_session_{id(self)}", default=_UNBOUND
         )
         self._sessions_required = False
+        # A framework adapter's lifetime policy for the keys of browser sessions.
+        self.session_ttl_for: Optional[Callable[[str], Optional[float]]] = None
+        # ``user:`` keys are scoped to the signed-in user's sub (issue 12).
+        own = self._storage.storage if isinstance(self._storage, StorageManager) else None
+        if isinstance(self._storage, NamespacedStorage):
+            own = self._storage
+        if own is not None and own.user_resolver is None:
+            own.user_resolver = self._user_of(own)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, domain={self._domain!r})"
@@ -220,7 +235,22 @@ class OAuthCore:
     def session_storage(self, session_id: str) -> SessionBinding:
         """The storage of one browser session: this client's backend, namespaced by
         ``session_id`` (the session's device id)."""
-        return SessionBinding(self._backend(), device_id=session_id)
+        binding = SessionBinding(self._backend(), device_id=session_id)
+        binding.ttl_for = self.session_ttl_for
+        binding.user_resolver = self._user_of(binding)
+        return binding
+
+    def _user_of(self, store: NamespacedStorage) -> Callable[[], Optional[str]]:
+        """The ``sub`` of the user signed in on ``store`` (its ID token's), or None."""
+        key = self._tokens_key
+
+        def sub() -> Optional[str]:
+            record = store.get(key)
+            claims = record.get("id_token_claims") if isinstance(record, dict) else None
+            value = claims.get("sub") if isinstance(claims, dict) else None
+            return value if isinstance(value, str) and value else None
+
+        return sub
 
     def enter_session(self, session_id: str) -> tuple[SessionBinding, contextvars.Token[Any]]:
         """Bind the current context (request) to ``session_id``; undo with
@@ -266,13 +296,25 @@ class OAuthCore:
         return self._storage
 
     def move_session(self, old_session_id: str, new_session_id: str) -> None:
-        """Move this client's tokens from one session id to another and clear the old
-        session (adapters rotate the session id at login against session fixation)."""
+        """Move everything of one session id to another and clear the old session
+        (adapters rotate the session id at login against session fixation). Everything,
+        not only the tokens: the other pending logins of the same browser (a second tab)
+        must survive the first tab's login."""
         old = self.session_storage(old_session_id)
-        record = old.get(self._tokens_key)
+        new = self.session_storage(new_session_id)
+        backend = self._backend()
+        # Key by key at the backend level: a device key stays a device key (an
+        # anonymous ``user:`` key must not turn into the signed-in user's own).
+        for key in old.device_keys():
+            value = backend.get(old.device_key(key))
+            if value is None:
+                continue
+            ttl = self.session_ttl_for(key) if self.session_ttl_for is not None else None
+            if ttl:
+                backend.set_expiring(new.device_key(key), value, ttl)
+            else:
+                backend.set(new.device_key(key), value)
         old.clear_device_data()
-        if record is not None:
-            self.session_storage(new_session_id).set(self._tokens_key, record)
 
     def clear_session(self, session_id: str) -> None:
         """Delete everything stored for browser session ``session_id``."""

@@ -41,6 +41,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path as url_path
 from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
 
 from ..errors import KindeConfigurationError
 from ._django_webhooks import kinde_webhook
@@ -88,7 +89,9 @@ def _headers(request: HttpRequest) -> dict[str, str]:
 
 def _response(outcome: Outcome) -> HttpResponse:
     if outcome.location is not None:
-        return HttpResponseRedirect(outcome.location)
+        redirect = HttpResponseRedirect(outcome.location)
+        redirect.status_code = outcome.status  # 303 after a POST
+        return redirect
     return HttpResponse(
         outcome.html or "", status=outcome.status, content_type="text/html; charset=utf-8"
     )
@@ -134,7 +137,9 @@ class KindeDjango:
             url_path(s.login_path.lstrip("/"), self.login_view, name="kinde_login"),
             url_path(s.register_path.lstrip("/"), self.register_view, name="kinde_register"),
             url_path(s.callback_path.lstrip("/"), self.callback_view, name="kinde_callback"),
-            url_path(s.logout_path.lstrip("/"), self.logout_view, name="kinde_logout"),
+            # Our own CSRF check (Origin/Sec-Fetch-Site or the form's token), so a project
+            # with CsrfViewMiddleware does not refuse the logout POST.
+            url_path(s.logout_path.lstrip("/"), csrf_exempt(self.logout_view), name="kinde_logout"),
             url_path(s.user_path.lstrip("/"), self.user_view, name="kinde_user"),
         ]
         _registered = self
@@ -166,7 +171,15 @@ class KindeDjango:
         return _response(self.flow.callback(self._session(request), request.GET.dict()))
 
     def logout_view(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponseRedirect(self.flow.logout(self._session(request)))
+        form = request.POST.dict() if request.method == "POST" else {}
+        try:
+            host = request.get_host()
+        except Exception:  # DisallowedHost: no Origin can match
+            host = ""
+        outcome = self.flow.logout_route(
+            self._session(request), request.method or "GET", _headers(request), host, form
+        )
+        return _response(outcome)
 
     def user_view(self, request: HttpRequest) -> HttpResponse:
         self._session(request)
@@ -221,13 +234,11 @@ class KindeMiddleware:
                     response = integ.refusal(request, failure)
             if response is None:
                 response = self.get_response(request)
+            flow.finish(session)
         finally:
             flow.release(token)
-        try:
-            host = request.get_host()
-        except Exception:  # DisallowedHost: Django answers 400 elsewhere; be Secure
-            host = ""
-        change = flow.cookie_change(session, request.scheme or "http", host)
+        # request.scheme honours SECURE_PROXY_SSL_HEADER (a trusted X-Forwarded-Proto).
+        change = flow.cookie_change(session, request.scheme or "http", _headers(request))
         if change is not None:
             action, value, secure = change
             if action == "delete":

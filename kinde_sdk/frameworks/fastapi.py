@@ -38,6 +38,7 @@ import contextvars
 import weakref
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -94,6 +95,28 @@ def _cookie(headers: dict[str, str], name: str) -> Optional[str]:
     return None
 
 
+_MAX_FORM = 8192
+
+
+async def _small_body(request: Request) -> bytes:
+    """At most ``_MAX_FORM`` bytes of the body (a logout form is tiny; a huge body is
+    not read into memory): a longer body gives b"" (no token)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            return b""
+    return body
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An urlencoded form body, parsed without python-multipart (not a dependency)."""
+    if len(body) > _MAX_FORM:
+        return {}
+    fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
+    return {k: v[0] for k, v in fields.items() if v}
+
+
 def _response(outcome: Outcome) -> Response:
     if outcome.location is not None:
         return RedirectResponse(outcome.location, status_code=outcome.status)
@@ -114,15 +137,20 @@ class _SessionMiddleware:
         integ = self.integration
         flow = integ.flow
         headers = _headers(scope)
-        session = flow.open(_cookie(headers, flow.settings.cookie_name))
+        # Reading the session record is storage I/O (redis, file): not on the loop.
+        cookie = _cookie(headers, flow.settings.cookie_name)
+        session = await run_in_threadpool(flow.open, cookie) if cookie else flow.open(None)
         token = flow.bind(session)
         current = _current.set((integ, session))
+        # The scheme as uvicorn/Starlette see it: with --proxy-headers (or Starlette's
+        # ProxyHeadersMiddleware) from a trusted proxy's X-Forwarded-Proto.
         scheme = str(scope.get("scheme", "http"))
-        host = headers.get("host", "")
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                header = flow.set_cookie_header(session, scheme, host)
+                if flow.finish_needed(session):
+                    await run_in_threadpool(flow.finish, session)
+                header = flow.set_cookie_header(session, scheme, headers)
                 if header is not None:
                     MutableHeaders(scope=message).append("set-cookie", header)
             await send(message)
@@ -212,8 +240,18 @@ class KindeFastAPI:
             return _response(outcome)
 
         async def logout(request: Request) -> Response:
-            url = await run_in_threadpool(flow.logout, _session())
-            return RedirectResponse(url, status_code=302)
+            form: dict[str, str] = {}
+            if request.method == "POST":
+                form = _form(await _small_body(request))
+            outcome = await run_in_threadpool(
+                flow.logout_route,
+                _session(),
+                request.method,
+                {k.lower(): v for k, v in request.headers.items()},
+                request.headers.get("host", ""),
+                form,
+            )
+            return _response(outcome)
 
         async def user(request: Request) -> Response:
             info = await run_in_threadpool(flow.user)
@@ -231,10 +269,12 @@ class KindeFastAPI:
             (s.login_path, login),
             (s.register_path, register),
             (s.callback_path, callback),
-            (s.logout_path, logout),
             (s.user_path, user),
         ):
             router.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
+        router.add_api_route(
+            s.logout_path, logout, methods=["GET", "POST"], include_in_schema=False
+        )
         return router
 
 

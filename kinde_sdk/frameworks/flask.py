@@ -110,10 +110,12 @@ class KindeFlask:
             ("login", s.login_path, self._login),
             ("register", s.register_path, self._register),
             ("callback", s.callback_path, self._callback),
-            ("logout", s.logout_path, self._logout),
             ("user", s.user_path, self._user),
         ):
             app.add_url_rule(path, endpoint=f"kinde_{name}", view_func=view, methods=["GET"])
+        app.add_url_rule(
+            s.logout_path, endpoint="kinde_logout", view_func=self._logout, methods=["GET", "POST"]
+        )
 
     # --- per request ----------------------------------------------------------------
 
@@ -139,7 +141,10 @@ class KindeFlask:
     def _after(self, response: Response) -> Response:
         session: Optional[RequestSession] = g.get("kinde_session")
         if session is not None:
-            header = self.flow.set_cookie_header(session, request.scheme, request.host)
+            self.flow.finish(session)
+            # request.scheme honours werkzeug's ProxyFix (X-Forwarded-Proto) when the
+            # app trusts its proxy that way.
+            header = self.flow.set_cookie_header(session, request.scheme, _lower_headers())
             if header is not None:
                 response.headers.add("Set-Cookie", header)
         return response
@@ -168,7 +173,11 @@ class KindeFlask:
         return _response(self.flow.callback(g.kinde_session, request.args))
 
     def _logout(self) -> Response:
-        return redirect(self.flow.logout(g.kinde_session))
+        form = request.form.to_dict() if request.method == "POST" else {}
+        outcome = self.flow.logout_route(
+            g.kinde_session, request.method, _lower_headers(), request.host, form
+        )
+        return _response(outcome)
 
     def _user(self) -> Response:
         info = self.flow.user()

@@ -110,9 +110,10 @@ def login_test_client(
 
     The app must use ``fake`` as its Kinde domain (``domain=fake.domain``,
     ``client_id=fake.client_id``, ``client_secret=fake.client_secret``), and the client
-    must keep the session cookie: the cookie is ``Secure`` unless the app is served
-    over http on a loopback host, and an httpx-based client (FastAPI's ``TestClient``,
-    ``http://testserver``) does not send a ``Secure`` cookie over http. Give the app
+    must keep the session cookie: the cookie is ``Secure`` when the request or the
+    app's redirect URI is https (or ``cookie_secure=True``), and an httpx-based client
+    (FastAPI's ``TestClient``, ``http://testserver``) does not send a ``Secure`` cookie
+    over http. Give the app
     ``framework_options={"cookie_secure": False}`` in tests, or the client
     ``base_url="https://testserver"``. The callback is requested at the path of the
     app's ``redirect_uri``, on the test client's own host. A failed step raises

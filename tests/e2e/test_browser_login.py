@@ -19,8 +19,6 @@ import json
 import os
 import secrets
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +28,7 @@ import pytest
 
 from kinde_sdk.core.storage import StorageManager
 from tests.servers._process import ServerProcess, free_port
+from tests.servers.app_threads import serve_fastapi, serve_flask
 from tests.servers.oidc_provider import OIDCProvider, start_oidc_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,27 +97,6 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def serve_fastapi(app: Any, port: int) -> Callable[[], None]:
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return stop
-
-
 def serve_django(port: int, env: dict[str, str]) -> Callable[[], None]:
     """examples/django_app under Django's runserver, in a child process (Django's
     settings are process-wide, and the integration tests configure their own)."""
@@ -135,20 +113,6 @@ def serve_django(port: int, env: dict[str, str]) -> Callable[[], None]:
     )
     server.start(ready_timeout=30)
     return server.stop
-
-
-def serve_flask(app: Any, port: int) -> Callable[[], None]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(10)
-
-    return stop
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -211,6 +175,57 @@ def log_in(page: Any, provider: OIDCProvider, origin: str, login: str) -> None:
     sign_in_on_provider(page, provider, origin, login)
 
 
+EVIL = "http://evil.test"
+
+
+def cross_site_logout_fails(context: Any, page: Any, app_origin: str) -> None:
+    """A page of another origin (served by Playwright's router) links to and posts to
+    the app's /logout. Chromium marks both requests ``Sec-Fetch-Site: cross-site``."""
+    html_page = (
+        f"<html><body><a id='evil-link' href='{app_origin}/logout'>win a prize</a>"
+        f"<form id='evil-form' method='post' action='{app_origin}/logout'>"
+        "<button id='evil-post' type='submit'>go</button></form></body></html>"
+    )
+    context.route(
+        EVIL + "/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html_page),
+    )
+    page.goto(EVIL + "/")
+    page.click("#evil-link")
+    page.wait_for_url(f"{app_origin}/logout")
+    assert page.locator("#kinde-logout-confirm").count() == 1  # a page, not a logout
+    page.goto(EVIL + "/")
+    with page.expect_navigation():
+        page.click("#evil-post")
+    # SameSite=Lax keeps the cookie off a cross-site POST, and without it (or with it:
+    # the Origin check refuses) nothing is signed out.
+    page.wait_for_load_state()
+    page.goto(app_origin + "/user")
+    assert json.loads(page.inner_text("body"))["email"] == "alice@example.test"
+
+
+def test_two_tabs_login_at_once(browser: Any, provider: OIDCProvider, app_origin: str) -> None:
+    """Issue 14 item 6: one browser, a login started in two tabs, both completed."""
+    context = browser.new_context()
+    try:
+        tab1, tab2 = context.new_page(), context.new_page()
+        for tab in (tab1, tab2):
+            tab.set_default_timeout(TIMEOUT_MS)
+        tab1.goto(app_origin + "/login?next=/protected")
+        tab1.wait_for_url(lambda url: url.startswith(provider.url))
+        tab2.goto(app_origin + "/login?next=/user")
+        tab2.wait_for_url(lambda url: url.startswith(provider.url))
+        sign_in_on_provider(tab1, provider, app_origin, "alice")
+        tab1.wait_for_url(f"{app_origin}/protected")
+        sign_in_on_provider(tab2, provider, app_origin, "alice")
+        tab2.wait_for_url(f"{app_origin}/user")  # was: "unknown state"
+        assert json.loads(tab2.inner_text("body"))["sub"] == "alice"
+        tab1.reload()
+        assert tab1.text_content("#who") == "alice@example.test"
+    finally:
+        context.close()
+
+
 def test_login_user_protected_logout(browser: Any, provider: OIDCProvider, app_origin: str) -> None:
     context = browser.new_context()
     page = context.new_page()
@@ -235,8 +250,13 @@ def test_login_user_protected_logout(browser: Any, provider: OIDCProvider, app_o
         page.wait_for_url(f"{app_origin}/protected")
         assert page.text_content("#who") == "alice@example.test"
 
-        # Log out: the app ends its session and sends the browser to the provider's
-        # end-session page, which asks for confirmation, then back to the app.
+        # Another site cannot sign the user out: its link gets a confirmation page,
+        # its auto-submitted form a 403 (issue 14 item 7).
+        cross_site_logout_fails(context, page, app_origin)
+
+        # Log out: the app's own form POSTs /logout; the app ends its session and sends
+        # the browser to the provider's end-session page, which asks for confirmation,
+        # then back to the app.
         page.goto(app_origin + "/")
         page.click("#logout")
         page.wait_for_url(lambda url: url.startswith(provider.url), timeout=TIMEOUT_MS)

@@ -132,8 +132,8 @@ def test_login_user_protected_logout(client: Client, oidc_provider: OIDCProvider
     assert client.get("/admin").json() == {"admin": "alice@example.test"}
     assert client.get("/billing", **JSON).status_code == 403
 
-    out = client.get("/logout")
-    assert out.status_code == 302 and out["Location"].startswith(oidc_provider.url + "/logout")
+    out = client.post("/logout", HTTP_ORIGIN=f"http://{HOST}")
+    assert out.status_code == 303 and out["Location"].startswith(oidc_provider.url + "/logout")
     assert out.cookies["kinde_session"]["max-age"] == 0
     refused = client.get("/protected")
     assert refused.status_code == 302 and refused["Location"] == "/login?next=%2Fprotected"

@@ -109,7 +109,8 @@ def test_kinde_login_makes_a_real_session(
     )
     assert done.status_code == 302 and done["Location"] == "/reports"
     cookie = done.cookies["kinde_session"]  # as a real login sets it: id rotated, signed
-    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["secure"]
+    # Not Secure: plain http and an http redirect URI (issue 14 item 9).
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]
     assert len(cookie.value) < 100
     assert client.get("/reports").json() == {
         "email": "ann@example.com",
@@ -121,8 +122,8 @@ def test_kinde_login_makes_a_real_session(
     assert client.get("/user").json()["email"] == "ann@example.com"
     assert fake_kinde.token_requests == 1  # one code exchange, as for a browser
 
-    out = client.get("/logout")
-    assert out.status_code == 302 and out["Location"].startswith(fake_kinde.url + "/logout")
+    out = client.post("/logout", HTTP_ORIGIN="http://testserver")
+    assert out.status_code == 303 and out["Location"].startswith(fake_kinde.url + "/logout")
     assert client.get("/reports")["Location"] == "/login?next=%2Freports"
 
 
@@ -220,11 +221,15 @@ def test_fastapi_testclient_and_the_secure_cookie(
 
         return app
 
-    # http://testserver is not loopback: the cookie is Secure and httpx would drop it.
-    with TestClient(build()) as plain, pytest.raises(KindeLoginError, match="cookie_secure"):
+    # A Secure cookie over http: httpx drops it, and the kit says why.
+    with (
+        TestClient(build(cookie_secure=True)) as plain,
+        pytest.raises(KindeLoginError, match="cookie_secure"),
+    ):
         kinde_login(plain, permissions=["read:reports"])
     for app, base_url in (
         (build(), "https://testserver"),
+        (build(), "http://testserver"),  # http redirect URI: not Secure (issue 14 item 9)
         (build(cookie_secure=False), "http://testserver"),
     ):
         with TestClient(app, base_url=base_url, follow_redirects=False) as c:

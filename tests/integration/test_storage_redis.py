@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,8 +174,8 @@ def test_delete_prefix_scans_in_batches(make_storage: type[RedisStorage], raw: r
 
 def test_clear_device_data(make_storage: type[RedisStorage]) -> None:
     # Two workers, each with its own connection pool, serving two devices of one user.
-    laptop = NamespacedStorage(make_storage(), device_id="laptop")
-    phone = NamespacedStorage(make_storage(), device_id="phone")
+    laptop = NamespacedStorage(make_storage(), device_id="laptop", user_id="kp_ann")
+    phone = NamespacedStorage(make_storage(), device_id="phone", user_id="kp_ann")
     for s in (laptop, phone):
         s.set("user_tokens", TOKENS)
         s.set("oauth_state", "s")
@@ -267,3 +268,23 @@ def test_unreachable_server_raises_storage_error() -> None:
             storage.set("k", 1)
     finally:
         storage.close()
+
+
+def test_set_expiring_and_touch_use_key_ttls(
+    make_storage: type[RedisStorage], raw: redis.Redis
+) -> None:
+    """Issue 12: redis sessions expire by key TTL, refreshed on use."""
+    storage = make_storage(prefix="exp:")
+    storage.set_expiring("pending", {"s": 1}, 30)
+    assert 25_000 < raw.pttl("exp:pending") <= 30_000
+    storage.touch("pending", 300)
+    assert 295_000 < raw.pttl("exp:pending") <= 300_000
+    storage.touch("missing", 300)
+    assert raw.exists("exp:missing") == 0
+    storage.set_expiring("short", 1, 0.2)
+    deadline = time.monotonic() + 10
+    while storage.get("short") is not None:
+        assert time.monotonic() < deadline, "redis did not expire the key"
+        time.sleep(0.05)
+    storage.set("pending", 2)
+    assert raw.pttl("exp:pending") == -1  # a plain set has no expiry

@@ -74,11 +74,14 @@ def test_cookie_signing() -> None:
 
 def test_cookie_header_and_secure() -> None:
     s = settings(cookie_max_age=3600)
-    assert s.secure_for("http", "127.0.0.1:8000") is False
-    assert s.secure_for("http", "localhost") is False
-    assert s.secure_for("http", "[::1]:8000") is False
-    assert s.secure_for("http", "app.example.com") is True
-    assert s.secure_for("https", "127.0.0.1") is True
+    # Issue 14 item 9: from configuration, the request's scheme (as the framework sees
+    # it behind a trusted proxy) and the redirect URI's scheme; never from the Host.
+    assert s.secure_for("http", "http://127.0.0.1:8000/callback") is False
+    assert s.secure_for("http", None) is False
+    assert s.secure_for("http", "https://app.example.com/callback") is True
+    assert s.secure_for("HTTP", "HTTPS://app.example.com/callback") is True
+    assert s.secure_for("https", "http://127.0.0.1:8000/callback") is True
+    assert settings(cookie_secure=True).secure_for("http", None) is True
     header = s.cookie_header("v", secure=True)
     assert header == "kinde_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure"
     assert "Max-Age=0" in s.cookie_header("", secure=False, delete=True)

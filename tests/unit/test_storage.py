@@ -409,12 +409,12 @@ def test_session_storage_needs_exactly_one_source() -> None:
 
 def test_namespaced_storage_over_a_framework_session() -> None:
     session: dict[str, Any] = {}
-    storage = NamespacedStorage(SessionStorage(session), device_id="browser1")
+    storage = NamespacedStorage(SessionStorage(session), device_id="browser1", user_id="kp_1")
     storage.set("user_tokens", {"a": 1})
     storage.set("user:prefs", {"theme": "dark"})
-    assert set(session) == {"kinde:device:browser1:user_tokens", "kinde:user:prefs"}
+    assert set(session) == {"kinde:device:browser1:user_tokens", "kinde:user:kp_1:prefs"}
     storage.clear_device_data()
-    assert set(session) == {"kinde:user:prefs"}
+    assert set(session) == {"kinde:user:kp_1:prefs"}
 
 
 # -- factory --------------------------------------------------------------------------
@@ -488,22 +488,22 @@ def test_storage_package_imports_without_redis() -> None:
 
 def test_device_namespacing_layout() -> None:
     backend = MemoryStorage()
-    storage = NamespacedStorage(backend, device_id="dev1")
+    storage = NamespacedStorage(backend, device_id="dev1", user_id="kp_ann")
     storage.set("user_tokens", TOKENS)
     storage.set("user:shared_preferences", {"theme": "dark"})
     storage.set("global:app_settings", {"version": "1.0.0"})
     assert backend.keys() == [
         "device:dev1:user_tokens",
         "global:app_settings",
-        "user:shared_preferences",
+        "user:kp_ann:shared_preferences",
     ]
     assert storage.get("user_tokens") == TOKENS
 
 
 def test_shared_prefixes_are_seen_by_every_device() -> None:
     backend = MemoryStorage()
-    laptop = NamespacedStorage(backend, device_id="laptop")
-    phone = NamespacedStorage(backend, device_id="phone")
+    laptop = NamespacedStorage(backend, device_id="laptop", user_id="kp_ann")
+    phone = NamespacedStorage(backend, device_id="phone", user_id="kp_ann")
     laptop.set("user_tokens", {"who": "laptop"})
     phone.set("user_tokens", {"who": "phone"})
     laptop.set("user:shared_preferences", {"theme": "dark"})
@@ -517,7 +517,7 @@ def test_shared_prefixes_are_seen_by_every_device() -> None:
 
 def test_clear_device_data_clears_only_this_device() -> None:
     backend = MemoryStorage()
-    a = NamespacedStorage(backend, device_id="a")
+    a = NamespacedStorage(backend, device_id="a", user_id="kp_a")
     ab = NamespacedStorage(backend, device_id="ab")  # "a" is a prefix of "ab"
     for s in (a, ab):
         s.set("user_tokens", TOKENS)
@@ -603,13 +603,16 @@ def test_manager_explicit_device_id_and_prefixes(manager: StorageManager) -> Non
     manager.set("some_key", {"some": "value"})
     manager.set("user:shared_preferences", {"theme": "dark"})
     manager.set("global:app_settings", {"version": "1.0.0"})
+    # No user is signed in: a user: key stays with the device (issue 12: never shared
+    # with every user of the store).
     assert backend.keys() == [
         "device:custom-device-identifier:some_key",
+        "device:custom-device-identifier:user:shared_preferences",
         "global:app_settings",
-        "user:shared_preferences",
     ]
+    assert manager.get("user:shared_preferences") == {"theme": "dark"}
     manager.clear_device_data()
-    assert backend.keys() == ["global:app_settings", "user:shared_preferences"]
+    assert backend.keys() == ["global:app_settings"]
 
 
 def test_manager_clear_device_data_keeps_other_devices(manager: StorageManager) -> None:
@@ -694,3 +697,65 @@ def test_no_values_in_logs_or_reprs(
     texts += [r.getMessage() for r in caplog.records]
     for text in texts:
         assert CANARY not in text
+
+
+# -- SessionStorage never keeps tokens in a cookie session (issue 14, "also decide") ----
+
+
+def test_session_storage_refuses_tokens_in_flasks_cookie_session() -> None:
+    from flask import Flask
+    from flask.sessions import SecureCookieSession
+
+    from kinde_sdk.errors import StorageError
+
+    cookie_session = SecureCookieSession()
+    storage = NamespacedStorage(SessionStorage(cookie_session), device_id="b1")
+    refresh = "rt-" + "x" * 40
+    with pytest.raises(StorageError, match="client-side") as caught:
+        storage.set("kinde_oauth_tokens:client", {"access_token": "at", "refresh_token": refresh})
+    assert refresh not in str(caught.value)
+    with pytest.raises(StorageError):
+        storage.set("anything", {"refresh_token": refresh})
+    assert dict(cookie_session) == {}  # nothing half-written
+    storage.set("kinde_oauth_pending:x", {"state": "s"})  # not a token: stored
+    storage.set("prefs", {"access_token": None})
+    assert storage.get("kinde_oauth_pending:x") == {"state": "s"}
+
+    # Through a real Flask request: the signed cookie never carries a token.
+    app = Flask(__name__)
+    app.secret_key = "k" * 32
+
+    @app.route("/store")
+    def store() -> str:
+        from flask import session
+
+        backend = SessionStorage(session_getter=lambda: session)
+        try:
+            backend.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+        except StorageError:
+            return "refused"
+        return "stored"
+
+    with app.test_client() as client:
+        assert client.get("/store").text == "refused"
+
+    # A server-side session (the caller says so) or a plain dict: stored.
+    server_side = SessionStorage(cookie_session, client_side=False)
+    server_side.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+    plain = SessionStorage({})
+    plain.set("kinde_oauth_tokens:c", {"refresh_token": refresh})
+    with pytest.raises(StorageError):
+        SessionStorage({}, client_side=True).set("t", {"id_token": "x.y.z"})
+
+
+def test_session_storage_recognises_djangos_signed_cookie_sessions() -> None:
+    from kinde_sdk.core.storage.session import is_client_side
+
+    pytest.importorskip("django")
+    from tests.integration._frameworks import configure_django
+
+    configure_django()
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    assert is_client_side(SessionStore())
+    assert not is_client_side({})

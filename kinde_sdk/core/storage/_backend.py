@@ -21,7 +21,14 @@ from typing import Any, NoReturn, Union
 from ...errors import KindeConfigurationError
 from ._errors import StorageSerializationError
 
-__all__ = ["StorageBackend", "check_key", "check_options", "decode_value", "encode_value"]
+__all__ = [
+    "StorageBackend",
+    "check_key",
+    "check_options",
+    "check_ttl",
+    "decode_value",
+    "encode_value",
+]
 
 
 def _reject(obj: object) -> NoReturn:
@@ -64,6 +71,15 @@ def check_key(key: object) -> str:
     return key
 
 
+def check_ttl(ttl: object) -> float:
+    """A lifetime in seconds: a finite number > 0."""
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+        raise ValueError("ttl must be a number of seconds > 0")
+    if ttl == float("inf"):
+        raise ValueError("ttl must be finite")
+    return float(ttl)
+
+
 def check_options(backend: str, options: Mapping[str, Any], allowed: Iterable[str]) -> None:
     """Fail loudly on a misspelt option instead of silently using a default."""
     allowed_set = set(allowed)
@@ -102,6 +118,22 @@ class StorageBackend(ABC):
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Remove every key starting with ``prefix``; return how many were removed."""
+
+    # -- expiry (optional; the defaults keep a backend without expiry working) -------
+
+    def set_expiring(self, key: str, value: Any, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds; after that ``get`` answers None and the
+        entry is purged. Backends without expiry store it like :meth:`set` (framework
+        sessions still end: their lifetime is also checked on every request)."""
+        self.set(key, value)
+
+    def touch(self, key: str, ttl: float) -> None:  # noqa: B027 - optional hook
+        """Give an existing entry ``ttl`` more seconds from now (idle timeouts)."""
+
+    def purge_expired(self) -> int:
+        """Remove expired entries now; return how many. Backends purge on their own as
+        well (memory and file on writes, redis by itself)."""
+        return 0
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections or handles. The default has nothing to release."""

@@ -74,7 +74,9 @@ def create_storage(config: StorageConfig = None) -> StorageBackend:
         )
 
     if kind == "memory":
-        check_options("memory", options, ())
+        check_options("memory", options, ("max_entries",))
+        if "max_entries" in options:
+            return MemoryStorage(max_entries=options["max_entries"])
         return MemoryStorage()
     if kind == "local_storage":
         check_options("local_storage", options, ("path",))

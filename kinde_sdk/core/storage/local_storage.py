@@ -13,6 +13,10 @@ The file holds tokens, so every choice here is about not losing or leaking them:
   exclusive ``flock`` on a sibling ``<file>.lock`` (other processes, e.g. several
   gunicorn workers). Readers need no lock: ``os.replace`` means they see a complete file.
   The lock file is never deleted, because deleting a lock file races with its users.
+* **Expiry.** Entries written with :meth:`set_expiring` carry an expiry time (wall
+  clock, so every process agrees) in a reserved entry of the same object
+  (:data:`EXPIRY_KEY`); reads skip expired entries and every write purges them, so
+  abandoned pending logins and sessions do not grow the file (and every write) forever.
 * **Corruption is loud.** A file that is not a JSON object raises
   :class:`StorageCorruptedError` naming the file, on read and on write alike: the next
   ``set`` must not "repair" it by overwriting whatever a person might still recover.
@@ -26,14 +30,18 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
-from ._backend import StorageBackend, check_key, decode_value, encode_value
+from ._backend import StorageBackend, check_key, check_ttl, decode_value, encode_value
 from ._errors import StorageCorruptedError, StorageError
 
-__all__ = ["DEFAULT_PATH", "FileStorage"]
+__all__ = ["DEFAULT_PATH", "EXPIRY_KEY", "FileStorage"]
+
+#: The reserved entry holding ``{key: expiry (unix time)}``; not a key callers may use.
+EXPIRY_KEY = "\u0000kinde-expires-at"
 
 DEFAULT_PATH = Path("~") / ".kinde" / "storage.json"
 FILE_MODE = 0o600
@@ -67,10 +75,16 @@ class FileStorage(StorageBackend):
     call, so instances in other processes (or after a restart) see each other's writes.
     """
 
-    def __init__(self, path: Union[str, os.PathLike[str], None] = None) -> None:
+    def __init__(
+        self,
+        path: Union[str, os.PathLike[str], None] = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._path = Path(os.fspath(path) if path is not None else DEFAULT_PATH).expanduser()
         self._lock_path = self._path.with_name(self._path.name + ".lock")
         self._lock = threading.Lock()
+        self._clock = clock
 
     @property
     def path(self) -> Path:
@@ -82,42 +96,113 @@ class FileStorage(StorageBackend):
     # -- public API ------------------------------------------------------------------
 
     def get(self, key: str) -> Any:
-        check_key(key)
+        _check_file_key(key)
         with self._lock:
             data = self._read()
         # Values came out of json.loads just now, so the caller owns this copy.
-        return data.get(key)
+        return self._live(data).get(key)
 
     def set(self, key: str, value: Any) -> None:
-        check_key(key)
+        self._put(key, value, None)
+
+    def set_expiring(self, key: str, value: Any, ttl: float) -> None:
+        self._put(key, value, check_ttl(ttl))
+
+    def _put(self, key: str, value: Any, ttl: Union[float, None]) -> None:
+        _check_file_key(key)
         # Validate (and normalise, e.g. tuples to lists) before the file is touched.
         stored = decode_value(encode_value(key, value))
         with self._exclusive():
             data = self._read()
+            self._purge(data)
             data[key] = stored
+            expiry = self._expiry(data)
+            if ttl is None:
+                expiry.pop(key, None)
+            else:
+                expiry[key] = self._clock() + ttl
             self._write(data)
 
-    def delete(self, key: str) -> None:
-        check_key(key)
+    def touch(self, key: str, ttl: float) -> None:
+        _check_file_key(key)
+        seconds = check_ttl(ttl)
         with self._exclusive():
             data = self._read()
+            self._purge(data)
+            if key in data:
+                self._expiry(data)[key] = self._clock() + seconds
+                self._write(data)
+
+    def purge_expired(self) -> int:
+        with self._exclusive():
+            data = self._read()
+            removed = self._purge(data)
+            if removed:
+                self._write(data)
+        return removed
+
+    def delete(self, key: str) -> None:
+        _check_file_key(key)
+        with self._exclusive():
+            data = self._read()
+            removed = self._purge(data)
             if key in data:
                 del data[key]
+                self._expiry(data).pop(key, None)
+                removed += 1
+            if removed:
                 self._write(data)
 
     def keys(self, prefix: str = "") -> list[str]:
         with self._lock:
-            data = self._read()
+            data = self._live(self._read())
         return sorted(k for k in data if k.startswith(prefix))
 
     def delete_prefix(self, prefix: str) -> int:
         with self._exclusive():
             data = self._read()
-            doomed = [k for k in data if k.startswith(prefix)]
-            if doomed:
-                for k in doomed:
-                    del data[k]
+            purged = self._purge(data)
+            doomed = [k for k in data if k.startswith(prefix) and k != EXPIRY_KEY]
+            expiry = self._expiry(data)
+            for k in doomed:
+                del data[k]
+                expiry.pop(k, None)
+            if doomed or purged:
                 self._write(data)
+        return len(doomed)
+
+    # -- expiry ----------------------------------------------------------------------
+
+    @staticmethod
+    def _expiry(data: dict[str, Any]) -> dict[str, Any]:
+        expiry = data.get(EXPIRY_KEY)
+        if not isinstance(expiry, dict):
+            expiry = data[EXPIRY_KEY] = {}
+        return expiry
+
+    def _expired_keys(self, data: dict[str, Any]) -> list[str]:
+        expiry = data.get(EXPIRY_KEY)
+        if not isinstance(expiry, dict):
+            return []
+        now = self._clock()
+        return [k for k, t in expiry.items() if not isinstance(t, (int, float)) or now >= t]
+
+    def _live(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The entries that have not expired, without the reserved entry."""
+        doomed = set(self._expired_keys(data))
+        doomed.add(EXPIRY_KEY)
+        return {k: v for k, v in data.items() if k not in doomed}
+
+    def _purge(self, data: dict[str, Any]) -> int:
+        """Remove expired entries from ``data`` (about to be written); how many."""
+        doomed = self._expired_keys(data)
+        expiry = data.get(EXPIRY_KEY)
+        for k in doomed:
+            data.pop(k, None)
+            if isinstance(expiry, dict):
+                expiry.pop(k, None)
+        if isinstance(expiry, dict) and not expiry:
+            del data[EXPIRY_KEY]
         return len(doomed)
 
     # -- internals -------------------------------------------------------------------
@@ -171,6 +256,8 @@ class FileStorage(StorageBackend):
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
+        if not data.get(EXPIRY_KEY, True):
+            data.pop(EXPIRY_KEY, None)
         payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
         tmp = self._path.with_name(f".{self._path.name}.{secrets.token_hex(8)}.tmp")
         try:
@@ -209,3 +296,11 @@ class FileStorage(StorageBackend):
             pass
         finally:
             os.close(fd)
+
+
+def _check_file_key(key: object) -> str:
+    check_key(key)
+    if key == EXPIRY_KEY:
+        raise ValueError("this storage key is reserved by the file backend")
+    assert isinstance(key, str)
+    return key

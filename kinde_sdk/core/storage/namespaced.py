@@ -4,8 +4,15 @@
 instances never see each other's state, which the process-wide ``StorageManager`` alone
 could not offer. The key layout is the seed's:
 
-* ``user:...`` and ``global:...`` keys are stored as given, shared by every device
-  (and, for ``global:``, every user) on the same backend;
+* ``user:...`` keys belong to the signed-in user: ``user:k`` is stored as
+  ``user:<sub>:k``, where ``sub`` is the subject of the session's ID token (the OAuth
+  client tells this object how to find it, see ``user_resolver``). So they are shared
+  by that user's devices and never read by another user. Without a signed-in user they
+  stay with the device (``device:<id>:user:k``): with no user known, sharing them
+  would share them with every user of the store. ``NamespacedStorage(..., user_id=)``
+  fixes the user for code that knows it without an OAuth session;
+* ``global:...`` keys are stored as given, shared by every device and every user on
+  the same backend;
 * every other key ``k`` is stored as ``device:<device id>:k``, so the same user logged in
   on two devices (two browsers, two CLI installs) never overwrites the other's tokens,
   and ``clear_device_data()`` removes exactly this device's keys.
@@ -17,15 +24,25 @@ data again after a restart with a persistent backend (file or redis).
 from __future__ import annotations
 
 import secrets
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+from urllib.parse import quote
 
 from ...errors import KindeConfigurationError
 from ._backend import StorageBackend, check_key
 
-__all__ = ["DEVICE_PREFIX", "SHARED_PREFIXES", "NamespacedStorage", "new_device_id"]
+__all__ = [
+    "DEVICE_PREFIX",
+    "GLOBAL_PREFIX",
+    "SHARED_PREFIXES",
+    "USER_PREFIX",
+    "NamespacedStorage",
+    "new_device_id",
+]
 
 DEVICE_PREFIX = "device:"
-SHARED_PREFIXES = ("user:", "global:")
+USER_PREFIX = "user:"
+GLOBAL_PREFIX = "global:"
+SHARED_PREFIXES = (USER_PREFIX, GLOBAL_PREFIX)
 
 
 def new_device_id() -> str:
@@ -49,13 +66,26 @@ class NamespacedStorage:
     """The seed's storage API (get/set/delete, device id, clear_device_data) over one
     backend, without any process-wide state."""
 
-    def __init__(self, backend: StorageBackend, *, device_id: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        backend: StorageBackend,
+        *,
+        device_id: Optional[str] = None,
+        user_id: Optional[str] = None,
+    ) -> None:
         if not isinstance(backend, StorageBackend):
             raise KindeConfigurationError(
                 f"backend must be a StorageBackend, not {type(backend).__name__}"
             )
         self._backend = backend
         self._device_id = new_device_id() if device_id is None else _check_device_id(device_id)
+        #: Returns the signed-in user's ``sub`` (or None); set by the OAuth client, or
+        #: fixed by ``user_id=`` for code that knows its user.
+        self.user_resolver: Optional[Callable[[], Optional[str]]] = None
+        if user_id is not None:
+            if not isinstance(user_id, str) or not user_id:
+                raise KindeConfigurationError("user_id must be a non-empty str")
+            self.user_resolver = lambda: user_id
 
     @property
     def backend(self) -> StorageBackend:
@@ -74,8 +104,14 @@ class NamespacedStorage:
     def storage_key(self, key: str) -> str:
         """The backend key that ``key`` is stored under."""
         check_key(key)
-        if key.startswith(SHARED_PREFIXES):
+        if key.startswith(GLOBAL_PREFIX):
             return key
+        if key.startswith(USER_PREFIX):
+            user = self.user_resolver() if self.user_resolver is not None else None
+            if user:
+                # Escaped so that sub "a:b" + key "c" and sub "a" + key "b:c" differ.
+                scoped = quote(user, safe="")
+                return f"{USER_PREFIX}{scoped}:{key[len(USER_PREFIX) :]}"
         return self._device_prefix() + key
 
     def get(self, key: str) -> Any:
@@ -87,8 +123,27 @@ class NamespacedStorage:
         StorageSerializationError and stores nothing."""
         self._backend.set(self.storage_key(key), value)
 
+    def set_expiring(self, key: str, value: Any, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (see :meth:`StorageBackend.set_expiring`)."""
+        self._backend.set_expiring(self.storage_key(key), value, ttl)
+
+    def touch(self, key: str, ttl: float) -> None:
+        """Give an existing key ``ttl`` more seconds (idle timeouts)."""
+        self._backend.touch(self.storage_key(key), ttl)
+
     def delete(self, key: str) -> None:
         self._backend.delete(self.storage_key(key))
+
+    def device_key(self, key: str) -> str:
+        """The backend key of ``key`` in this device's namespace, whatever its prefix."""
+        check_key(key)
+        return self._device_prefix() + key
+
+    def device_keys(self) -> list[str]:
+        """This device's keys, without the device prefix (``user:``/``global:`` keys are
+        not the device's)."""
+        prefix = self._device_prefix()
+        return [k[len(prefix) :] for k in self._backend.keys(prefix)]
 
     def clear_device_data(self) -> None:
         """Remove every key of this device (logout); ``user:``/``global:`` keys stay."""

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 from ...errors import KindeConfigurationError
-from ._backend import StorageBackend, check_key, decode_value, encode_value
+from ._backend import StorageBackend, check_key, check_ttl, decode_value, encode_value
 from ._errors import StorageCorruptedError, StorageError
 
 __all__ = ["DEFAULT_PREFIX", "RedisStorage"]
@@ -187,6 +187,21 @@ class RedisStorage(StorageBackend):
         text = encode_value(key, value)
         with self._call("SET"):
             self._client.set(self._prefix + key, text, ex=self._ttl)
+
+    def set_expiring(self, key: str, value: Any, ttl: float) -> None:
+        """SET with PX: redis removes the key by itself when ``ttl`` runs out."""
+        check_key(key)
+        millis = max(1, int(check_ttl(ttl) * 1000))
+        text = encode_value(key, value)
+        with self._call("SET"):
+            self._client.set(self._prefix + key, text, px=millis)
+
+    def touch(self, key: str, ttl: float) -> None:
+        """PEXPIRE: an idle timeout refreshed on use (a missing key stays missing)."""
+        check_key(key)
+        millis = max(1, int(check_ttl(ttl) * 1000))
+        with self._call("PEXPIRE"):
+            self._client.pexpire(self._prefix + key, millis)
 
     def delete(self, key: str) -> None:
         check_key(key)

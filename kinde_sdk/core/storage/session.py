@@ -11,6 +11,21 @@ collides with the application's own session keys, and the values put in the mapp
 plain JSON types, which every session serialiser can handle. Only top-level keys are
 assigned or deleted, so frameworks that track changes (Flask's ``session.modified``,
 Django's ``SessionBase``) notice every write.
+
+**No tokens in a client-side session.** Flask's default session (and Django's
+``signed_cookies`` backend, and Starlette's ``SessionMiddleware``) is a *signed, not
+encrypted* cookie: anyone holding the cookie reads what is in it, and a refresh token
+there is a 2 KB cookie that outlives logout on every copy of it. So a SessionStorage
+over a client-side session refuses to store tokens (a value with an ``access_token``,
+``refresh_token`` or ``id_token`` field, or the OAuth client's token record) and raises
+:class:`~kinde_sdk.errors.StorageError`; everything else (pending logins, preferences)
+is stored. Flask's ``SecureCookieSession`` and Django's ``signed_cookies`` sessions are
+recognised; for any other mapping say ``client_side=True`` (a cookie session, e.g.
+Starlette's) or ``client_side=False`` (a server-side session such as Flask-Session on
+redis). We chose refusing over encrypting: an encrypted refresh token in a cookie is
+still replayable by whoever copies the cookie, and cannot be revoked by deleting it
+server-side. The framework integrations never use this class: they keep tokens
+server-side and put only a signed session id in the cookie.
 """
 
 from __future__ import annotations
@@ -20,10 +35,39 @@ from collections.abc import MutableMapping
 from typing import Any, Callable, Optional
 
 from ._backend import StorageBackend, check_key, decode_value, encode_value
+from ._errors import StorageError
 
 __all__ = ["SessionStorage"]
 
 SessionMapping = MutableMapping[str, Any]
+
+_TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token"})
+_TOKEN_KEY_MARK = "kinde_oauth_tokens:"
+# (module, class name) of sessions known to live in the browser's cookie.
+_CLIENT_SIDE_SESSIONS = (
+    ("flask.sessions", "SecureCookieSession"),
+    ("django.contrib.sessions.backends.signed_cookies", "SessionStore"),
+)
+
+
+def is_client_side(mapping: object) -> bool:
+    """Whether ``mapping`` is a session kept in the browser's cookie (Flask's default,
+    Django's ``signed_cookies``), found by its class without importing any framework."""
+    unwrap = getattr(mapping, "_get_current_object", None)  # Flask's ``session`` proxy
+    if callable(unwrap):
+        mapping = unwrap()
+    for cls in type(mapping).__mro__:
+        if (cls.__module__, cls.__qualname__) in _CLIENT_SIDE_SESSIONS:
+            return True
+    return False
+
+
+def holds_tokens(key: str, value: Any) -> bool:
+    if _TOKEN_KEY_MARK in key:
+        return True
+    return isinstance(value, dict) and any(
+        isinstance(value.get(name), str) and value.get(name) for name in _TOKEN_FIELDS
+    )
 
 
 class SessionStorage(StorageBackend):
@@ -39,11 +83,15 @@ class SessionStorage(StorageBackend):
         *,
         session_getter: Optional[Callable[[], SessionMapping]] = None,
         prefix: str = "kinde:",
+        client_side: Optional[bool] = None,
     ) -> None:
         if (session is None) == (session_getter is None):
             raise TypeError("SessionStorage needs exactly one of session or session_getter")
         if not isinstance(prefix, str):
             raise TypeError("SessionStorage prefix must be a str")
+        if client_side is not None and not isinstance(client_side, bool):
+            raise TypeError("SessionStorage client_side must be True, False or None")
+        self._client_side = client_side
         self._session = session
         self._getter = session_getter
         self._prefix = prefix
@@ -70,7 +118,20 @@ class SessionStorage(StorageBackend):
         check_key(key)
         stored = decode_value(encode_value(key, value))
         with self._lock:
-            self._mapping()[self._prefix + key] = stored
+            mapping = self._mapping()
+            client_side = self._client_side
+            if client_side is None:
+                client_side = is_client_side(mapping)
+            if client_side and holds_tokens(key, stored):
+                # Only the key is named: the value is a token.
+                raise StorageError(
+                    f"refusing to store tokens under {key!r} in a client-side (cookie) "
+                    "session: it is signed, not encrypted, so anyone holding the cookie "
+                    "reads them. Keep tokens server-side (memory, file or redis storage; "
+                    "the framework integrations do) or pass client_side=False for a "
+                    "server-side session"
+                )
+            mapping[self._prefix + key] = stored
 
     def delete(self, key: str) -> None:
         check_key(key)
