@@ -33,9 +33,12 @@ generate: install
 check-generated: install
 	$(PY) scripts/check_generated.py
 
-# Exit 0 unchanged, 10 changed (non-breaking), 20 breaking, 1 error; SPEC=path to use a file.
+# The only target that uses the network (to fetch the specs). Exit 0 unchanged, 10 changed
+# (non-breaking), 20 breaking, 1 error. SPEC=path takes a local file instead of the URL,
+# for the spec SPEC_NAME (default management); reports in build/spec-update/.
+SPEC_NAME ?= $(if $(SPEC),management)
 spec-update: install
-	$(PY) scripts/update_spec.py $(if $(SPEC),--from $(SPEC))
+	$(PY) scripts/update_spec.py $(if $(SPEC_NAME),--spec $(SPEC_NAME)) $(if $(SPEC),--from $(SPEC))
 
 check-coverage: install
 	$(PY) scripts/check_coverage.py
