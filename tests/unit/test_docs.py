@@ -2,7 +2,8 @@
 page is in the site's navigation, and the README's links lead to files that exist.
 
 The blocks meant to run are run by the tests of what they show (docs/testing.md by
-tests/integration/test_readme_testing_example.py); `make docs` builds the site with
+tests/integration/test_readme_testing_example.py, the README's quickstarts by
+tests/integration/test_readme_quickstarts.py); `make docs` builds the site with
 --strict.
 """
 
@@ -66,3 +67,8 @@ def test_the_readme_links_exist() -> None:
 
 def test_the_readme_is_short() -> None:
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 150
+
+
+def test_the_readme_quickstarts_are_20_lines_at_most() -> None:
+    blocks = _BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert [len(b.splitlines()) <= 20 for b in blocks] == [True, True, True]
