@@ -86,6 +86,7 @@ class Spec:
     template_edits: Path
     templates: Path
     env: str
+    lock: Path
 
     @property
     def output(self) -> Path:
@@ -109,8 +110,8 @@ class Spec:
         digest = sha256_of(data)
         if digest != self.sha256:
             raise BuildError(
-                f"{self.file} has sha256 {digest}, openapi/spec.lock.json says {self.sha256} "
-                f"for {self.name!r}: restore it (`git checkout -- openapi/`) or take a new spec "
+                f"{self.file} has sha256 {digest}, {self.lock} says {self.sha256} for "
+                f"{self.name!r}: restore it (`git checkout -- openapi/`) or take a new spec "
                 "with `make spec-update`"
             )
         return data
@@ -139,6 +140,7 @@ def _spec_from_entry(name: str, entry: Any, base: Path, lock_path: Path) -> Spec
         template_edits=base / entry["template_edits"],
         templates=base / entry["templates"],
         env=str(entry.get("env") or f"KINDE_{name.upper()}_OPENAPI_SPEC"),
+        lock=lock_path,
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _build import ROOT, BuildError, Spec, select_specs
+from _build import LOCK_FILE, ROOT, BuildError, Spec, select_specs
 from generate import generate
 
 MAX_DIFF_LINES = 12
@@ -77,9 +77,12 @@ def check(spec: Spec) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", action="append", help="lock entry to check (default: all)")
+    parser.add_argument(
+        "--lock", type=Path, default=LOCK_FILE, help="lock file (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
-        results = [check(spec) for spec in select_specs(args.spec)]
+        results = [check(spec) for spec in select_specs(args.spec, args.lock)]
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
