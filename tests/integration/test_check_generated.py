@@ -10,20 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests._spec_lock import lock_copy
+
 ROOT = Path(__file__).resolve().parents[2]
-LOCK = ROOT / "openapi" / "spec.lock.json"
-
-
-def lock_copy(tmp_path: Path, **changes: str) -> Path:
-    """The lock in tmp_path, its spec copied beside it, other inputs the repository's."""
-    entry = json.loads(LOCK.read_text())["management"]
-    for key in ("generator_config", "spec_fixes", "template_edits", "templates"):
-        entry[key] = str((LOCK.parent / entry[key]).resolve())
-    (tmp_path / entry["file"]).write_bytes((LOCK.parent / entry["file"]).read_bytes())
-    entry.update(changes)
-    path = tmp_path / "spec.lock.json"
-    path.write_text(json.dumps({"management": entry}))
-    return path
 
 
 def check(lock: Path) -> subprocess.CompletedProcess[str]:
@@ -46,7 +35,7 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_a_spec_not_matching_the_lock(tmp_path: Path) -> None:
-    lock = lock_copy(tmp_path, sha256="0" * 64)
+    lock = lock_copy(tmp_path, {"sha256": "0" * 64})
     line = one_error_line(check(lock))
     assert "kinde-management-api-spec.yaml has sha256 3557b4b8" in line
     assert f"{lock} says 0000" in line
@@ -54,7 +43,7 @@ def test_a_spec_not_matching_the_lock(tmp_path: Path) -> None:
 
 
 def test_a_missing_spec(tmp_path: Path) -> None:
-    lock = lock_copy(tmp_path, file="nowhere.yaml")
+    lock = lock_copy(tmp_path, {"file": "nowhere.yaml"})
     line = one_error_line(check(lock))
     assert "the management spec" in line
     assert "nowhere.yaml is missing" in line
@@ -77,6 +66,6 @@ def test_an_unreadable_lock(tmp_path: Path) -> None:
 def test_a_failing_generator(tmp_path: Path) -> None:
     config = tmp_path / "broken-config.yaml"
     config.write_text("generatorName: no-such-generator\n")
-    line = one_error_line(check(lock_copy(tmp_path, generator_config=str(config))))
+    line = one_error_line(check(lock_copy(tmp_path, {"generator_config": str(config)})))
     assert "openapi-generator exited with" in line
     assert "openapi-generator.log" in line

@@ -38,6 +38,8 @@ from _build import (  # noqa: E402
 )
 from check_coverage import check_coverage  # noqa: E402
 
+from tests._spec_lock import lock_copy  # noqa: E402
+
 # libyaml when present: the spec is large (~0.8 s to parse in pure Python).
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -79,26 +81,9 @@ def repo_untouched(spec_path: Path) -> Iterator[None]:
     assert snapshot() == before, "update_spec wrote into the repository"
 
 
-def lock_copy(directory: Path, spec_path: Path, **entries: dict[str, str]) -> Path:
-    """A copy of the lock in ``directory``, its spec copied beside it and its other inputs
-    (fixes, templates, generator config) pointing at the repository's. ``entries`` are
-    more lock entries, each the management one with these keys changed."""
-    directory.mkdir(parents=True, exist_ok=True)
-    management = json.loads(LOCK_FILE.read_text())["management"]
-    for key in ("generator_config", "spec_fixes", "template_edits", "templates"):
-        management[key] = str((LOCK_FILE.parent / management[key]).resolve())
-    (directory / management["file"]).write_bytes(spec_path.read_bytes())
-    lock = {"management": management}
-    for name, changes in entries.items():
-        lock[name] = {**management, **changes}
-    path = directory / "spec.lock.json"
-    path.write_text(json.dumps(lock, indent=2) + "\n")
-    return path
-
-
 @pytest.fixture
-def lock(tmp_path: Path, spec_path: Path) -> Path:
-    return lock_copy(tmp_path / "openapi", spec_path)
+def lock(tmp_path: Path) -> Path:
+    return lock_copy(tmp_path / "openapi")
 
 
 @pytest.fixture
@@ -370,7 +355,6 @@ def test_every_spec_of_the_lock_is_updated_and_reported(
     """A second API is one more lock entry: it gets its own source, report and exit code."""
     lock = lock_copy(
         tmp_path / "openapi",
-        spec_path,
         second={"title": "Second API", "package": "second_generated", "env": "SECOND_SPEC"},
     )
     new = write_spec(remove_next_token)
