@@ -103,15 +103,22 @@ def setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path, env
 
 
+def update(
+    tmp_path: Path, env: dict[str, str], status: int
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The update job: a checkout, then its `make spec-update` step (make exits ``status``)."""
+    checkout = tmp_path / "update"
+    git(tmp_path, "clone", "-q", str(tmp_path / "origin"), str(checkout))
+    return checkout, run_step("make spec-update", checkout, {**env, "STUB_STATUS": str(status)})
+
+
 def update_then_open_pr(tmp_path: Path, env: dict[str, str], status: int) -> Path:
-    update = tmp_path / "update"
-    git(tmp_path, "clone", "-q", str(tmp_path / "origin"), str(update))
-    done = run_step("make spec-update", update, {**env, "STUB_STATUS": str(status)})
+    checkout, done = update(tmp_path, env, status)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "github_output").read_text() == f"status={status}\n"
     # The artifact (build/spec-update/) goes to the pull-request job's runner.temp.
     reports = tmp_path / "runner-temp" / "spec-update"
-    shutil.copytree(update / "build" / "spec-update", reports)
+    shutil.copytree(checkout / "build" / "spec-update", reports)
 
     pr = tmp_path / "pr"
     git(tmp_path, "clone", "-q", str(tmp_path / "origin"), str(pr))
@@ -153,21 +160,17 @@ def test_a_changed_spec_becomes_a_pull_request(
 
 def test_an_unchanged_spec_opens_nothing(setup: tuple[Path, dict[str, str]]) -> None:
     tmp_path, env = setup
-    update = tmp_path / "update"
-    git(tmp_path, "clone", "-q", str(tmp_path / "origin"), str(update))
-    done = run_step("make spec-update", update, {**env, "STUB_STATUS": "0"})
+    checkout, done = update(tmp_path, env, 0)
     assert done.returncode == 0
     assert "every spec unchanged" in done.stdout
     assert (tmp_path / "github_output").read_text() == "status=0\n"
-    assert not (update / "build" / "spec-update" / "changes.patch").exists()
+    assert not (checkout / "build" / "spec-update" / "changes.patch").exists()
     data = yaml.safe_load(WORKFLOW.read_text())
     assert "'10'" in data["jobs"]["pull-request"]["if"]
 
 
 def test_a_failed_update_fails_the_job(setup: tuple[Path, dict[str, str]]) -> None:
     tmp_path, env = setup
-    update = tmp_path / "update"
-    git(tmp_path, "clone", "-q", str(tmp_path / "origin"), str(update))
-    done = run_step("make spec-update", update, {**env, "STUB_STATUS": "1"})
+    _, done = update(tmp_path, env, 1)
     assert done.returncode == 1
     assert (tmp_path / "github_output").read_text() == "status=1\n"
