@@ -1,4 +1,4 @@
-"""Stoplight Prism serving the (fixed) Kinde Management API spec with request validation."""
+"""Stoplight Prism serving a (fixed) Kinde API spec with request validation."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from pathlib import Path
 from ._process import NODE_BIN, ROOT, ServerProcess, free_port
 
 
-def ensure_spec() -> Path:
-    """The spec as the SDK is generated from it: hash-checked, spec-fixes applied."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from fetch_spec import fetch_spec
-    from generate import patch_spec
+def ensure_spec(name: str = "management") -> Path:
+    """The committed spec ``name`` (a key of openapi/spec.lock.json) as the SDK is generated
+    from it: hash-checked, spec-fixes applied. No network."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from generate import patched_spec
 
-    return patch_spec(fetch_spec())
+    return patched_spec(name)
 
 
-def start_prism(port: int | None = None) -> ServerProcess:
+def start_prism(port: int | None = None, spec_name: str = "management") -> ServerProcess:
     prism = NODE_BIN / "prism"
     if not prism.exists():
         raise RuntimeError(f"{prism} is missing: run `make install` (npm ci in tools/)")
@@ -28,8 +29,9 @@ def start_prism(port: int | None = None) -> ServerProcess:
     # changes; every test session and the demo rewrite build/spec/. Each Prism serves a
     # private copy so nothing else can restart it mid-test.
     private = Path(tempfile.mkdtemp(prefix="kinde-prism-"))
-    spec = private / "kinde-management-api-spec.yaml"
-    shutil.copyfile(ensure_spec(), spec)
+    source = ensure_spec(spec_name)
+    spec = private / source.name
+    shutil.copyfile(source, spec)
     argv = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
     server = ServerProcess(argv, port=port)
     server.cleanup_paths.append(private)
