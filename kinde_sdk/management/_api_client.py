@@ -6,12 +6,17 @@ through the shared :class:`~kinde_sdk._transport.Transport` (timeouts, retries, 
 ids), carry the cached M2M token (one fresh token and one replay on a 401), and error
 statuses become :mod:`kinde_sdk.errors` types here, so no generated ``ApiException``
 ever reaches a caller.
+
+The request building (:func:`outgoing_request`) and the status check
+(:func:`raise_for_status`) have no I/O: the async client
+(:mod:`kinde_sdk.management._async_api`) uses them too and only awaits the send.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from kinde_sdk_generated.api_client import ApiClient
@@ -21,6 +26,82 @@ from kinde_sdk_generated.rest import RESTResponse
 from .._token_cache import ClientCredentialsTokenProvider
 from .._transport import USER_AGENT, Response, TimeoutArg, Transport
 from ..errors import api_error_from_response
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """An API request as the transport takes it, without its credential."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Optional[bytes]
+    fields: Optional[list[tuple[str, Any]]]
+    multipart: bool
+    timeout: TimeoutArg
+
+    def send_kwargs(self, token: str) -> dict[str, Any]:
+        """Keyword arguments of ``Transport.request``/``AsyncTransport.request``."""
+        return {
+            "headers": {**self.headers, "Authorization": f"Bearer {token}"},
+            "body": self.body,
+            "fields": self.fields,
+            "encode_multipart": self.multipart,
+            "timeout": self.timeout,
+        }
+
+
+def outgoing_request(
+    method: str,
+    url: str,
+    header_params: Optional[Mapping[str, Any]],
+    body: Any,
+    post_params: Optional[list[tuple[str, Any]]],
+    timeout: TimeoutArg,
+) -> OutgoingRequest:
+    """The request the generated ``param_serialize`` described, ready to send (no I/O)."""
+    headers = {k: str(v) for k, v in (header_params or {}).items()}
+    # The M2M token is the only credential this client sends: an Authorization
+    # header passed in (say, an end user's bearer token) never replaces it.
+    for name in [k for k in headers if k.lower() == "authorization"]:
+        del headers[name]
+    payload, fields, multipart = _encode_body(headers, body, post_params)
+    return OutgoingRequest(method, url, headers, payload, fields, multipart, timeout)
+
+
+def raise_for_status(request: OutgoingRequest, response: Response) -> None:
+    """Error statuses become :mod:`kinde_sdk.errors` types (redirects included: the
+    generated client would raise its own ApiException)."""
+    if not 200 <= response.status <= 299:
+        raise api_error_from_response(
+            response.status,
+            response.data,
+            response.headers,
+            request_id=response.request_id,
+            method=request.method,
+            url=request.url.split("?", 1)[0],
+            retry_after=response.retry_after,
+        )
+
+
+class TransportRESTResponse(RESTResponse):
+    """A transport :class:`~kinde_sdk._transport.Response` (sync or async, already read)
+    in the shape the generated deserializer reads."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response.raw
+        self.status = response.status
+        self.reason = ""
+        self._body = response.data
+        self._headers = response.headers
+        self.data = response.data  # type: ignore[assignment]  # declared None until read
+
+    def read(self) -> bytes:
+        return self._body
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
 
 
 class TransportApiClient(ApiClient):
@@ -49,42 +130,17 @@ class TransportApiClient(ApiClient):
         post_params: Optional[list[tuple[str, Any]]] = None,
         _request_timeout: TimeoutArg = None,
     ) -> RESTResponse:
-        headers = {k: str(v) for k, v in (header_params or {}).items()}
-        # The M2M token is the only credential this client sends: an Authorization
-        # header passed in (say, an end user's bearer token) never replaces it.
-        for name in [k for k in headers if k.lower() == "authorization"]:
-            del headers[name]
-        payload, fields, multipart = _encode_body(headers, body, post_params)
-
-        def send(token: str) -> Response:
-            return self._transport.request(
-                method,
-                url,
-                headers={**headers, "Authorization": f"Bearer {token}"},
-                body=payload,
-                fields=fields,
-                encode_multipart=multipart,
-                timeout=_request_timeout,
-            )
-
+        request = outgoing_request(method, url, header_params, body, post_params, _request_timeout)
         token = self._tokens.token()
-        response = send(token)
+        response = self._transport.request(method, url, **request.send_kwargs(token))
         if response.status == 401:
             # The token may have been revoked or rotated: one fresh token, one replay.
             self._tokens.invalidate(token)
-            response = send(self._tokens.token())
-        if not 200 <= response.status <= 299:
-            # Redirects included: the generated client would raise its own ApiException.
-            raise api_error_from_response(
-                response.status,
-                response.data,
-                response.headers,
-                request_id=response.request_id,
-                method=method,
-                url=url.split("?", 1)[0],
-                retry_after=response.retry_after,
+            response = self._transport.request(
+                method, url, **request.send_kwargs(self._tokens.token())
             )
-        return RESTResponse(response.raw)
+        raise_for_status(request, response)
+        return TransportRESTResponse(response)
 
 
 def _encode_body(

@@ -7,21 +7,20 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from .._config import from_env, normalize_domain, require
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._transport import TimeoutArg, Transport
 from ._seed_methods import SeedMethods
+from ._settings import AUDIENCE_ENV as AUDIENCE_ENV  # the names stay importable from here
+from ._settings import CLIENT_ID_ENV as CLIENT_ID_ENV
+from ._settings import CLIENT_SECRET_ENV as CLIENT_SECRET_ENV
+from ._settings import DOMAIN_ENV as DOMAIN_ENV
+from ._settings import TOKEN_PATH as TOKEN_PATH
+from ._settings import ManagementSettings
 from .pagination import paginate
 
 if TYPE_CHECKING:
     from ._api_client import TransportApiClient
-
-DOMAIN_ENV = ("KINDE_DOMAIN", "KINDE_HOST")
-CLIENT_ID_ENV = ("KINDE_MANAGEMENT_CLIENT_ID", "KINDE_CLIENT_ID")
-CLIENT_SECRET_ENV = ("KINDE_MANAGEMENT_CLIENT_SECRET", "KINDE_CLIENT_SECRET")
-AUDIENCE_ENV = ("KINDE_MANAGEMENT_AUDIENCE",)
-TOKEN_PATH = "/oauth2/token"
 
 
 class ManagementClient(SeedMethods):
@@ -52,14 +51,10 @@ class ManagementClient(SeedMethods):
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
     ) -> None:
-        domain = require(from_env(domain, *DOMAIN_ENV), "domain", DOMAIN_ENV)
-        client_id = require(from_env(client_id, *CLIENT_ID_ENV), "client_id", CLIENT_ID_ENV)
-        client_secret = require(
-            from_env(client_secret, *CLIENT_SECRET_ENV), "client_secret", CLIENT_SECRET_ENV
-        )
-        self.origin = normalize_domain(domain)
-        self.client_id = client_id
-        self.audience = from_env(audience, *AUDIENCE_ENV) or f"{self.origin}/api"
+        settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
+        self.origin = settings.origin
+        self.client_id = settings.client_id
+        self.audience = settings.audience
         self._owns_transport = transport is None
         self._transport = transport or Transport(
             timeout=timeout,
@@ -67,9 +62,9 @@ class ManagementClient(SeedMethods):
             headers=default_headers,
         )
         self._tokens = ClientCredentialsTokenProvider(
-            token_url=f"{self.origin}{TOKEN_PATH}",
-            client_id=client_id,
-            client_secret=client_secret,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
             audience=self.audience,
             transport=self._transport,
             refresh_margin=token_refresh_margin,

@@ -1,0 +1,121 @@
+"""AsyncManagementClient: the async twin of :class:`~kinde_sdk.management.ManagementClient`.
+
+Same constructor, settings, environment variables and errors; every operation is
+``await client.<api>.<operation>(...)``. Requests are built and responses parsed by the
+generated code exactly as for the sync client (see ``_async_api.py``); they travel
+through :class:`~kinde_sdk._async_transport.AsyncTransport` (httpx; ``pip install
+"kinde-sdk[async]"``), so nothing blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Optional
+
+from .._async_transport import AsyncTransport
+from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
+from .._token_cache import DEFAULT_REFRESH_MARGIN
+from .._transport import Response, TimeoutArg
+from ._api_client import OutgoingRequest, raise_for_status
+from ._async_api import AsyncApi, PreparingApiClient
+from ._async_apis import AsyncSubApis
+from ._async_tokens import AsyncTokenSource
+from ._settings import ManagementSettings
+
+
+class AsyncManagementClient(AsyncSubApis):
+    """An async client for the Kinde Management API.
+
+    Every generated API is an attribute (``client.users``, ``client.organizations``, ...)
+    whose operations are awaitable: ``await client.users.get_users(page_size=10)``.
+    Settings not passed fall back to the same environment variables as
+    :class:`~kinde_sdk.management.ManagementClient`.
+
+    Use it as ``async with AsyncManagementClient(...) as client:`` or call ``await
+    client.aclose()`` when done. Like its httpx pool, a client belongs to the event loop
+    that first uses it: create one per loop (one per application, usually).
+    """
+
+    def __init__(
+        self,
+        domain: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        *,
+        audience: Optional[str] = None,
+        timeout: TimeoutArg = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float = DEFAULT_DEADLINE,
+        token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        default_headers: Optional[Mapping[str, str]] = None,
+        transport: Optional[AsyncTransport] = None,
+    ) -> None:
+        settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
+        self.origin = settings.origin
+        self.client_id = settings.client_id
+        self.audience = settings.audience
+        self._owns_transport = transport is None
+        self._transport = transport or AsyncTransport(
+            timeout=timeout,
+            retry=RetryPolicy(max_retries=max_retries, deadline=deadline),
+            headers=default_headers,
+        )
+        self._tokens = AsyncTokenSource(
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            audience=self.audience,
+            transport=self._transport,
+            refresh_margin=token_refresh_margin,
+        )
+        self._preparer: Optional[PreparingApiClient] = None
+        self._apis: dict[str, AsyncApi] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncManagementClient(domain={self.origin!r}, client_id={self.client_id!r})"
+
+    async def aclose(self) -> None:
+        """Release pooled connections (only those of a transport this client created)."""
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncManagementClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get_access_token(self) -> str:
+        """The current M2M access token (cached; fetched or refreshed when needed)."""
+        return await self._tokens.token()
+
+    def _sub_api(self, module: str, class_name: str) -> AsyncApi:
+        # No lock needed: an event loop runs this without switching tasks.
+        api = self._apis.get(module)
+        if api is None:
+            if self._preparer is None:
+                self._preparer = PreparingApiClient(self.origin)
+            cls = getattr(importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name)
+            api = AsyncApi(cls(self._preparer), self._preparer, self._send)
+            self._apis[module] = api
+        return api
+
+    async def _send(self, request: OutgoingRequest) -> Response:
+        """One API request with the M2M token; as the sync client: one fresh token and
+        one replay on a 401, error statuses raised as :mod:`kinde_sdk.errors` types."""
+        token = await self._tokens.token()
+        response = await self._transport.request(
+            request.method, request.url, **request.send_kwargs(token)
+        )
+        if response.status == 401:
+            self._tokens.invalidate(token)
+            token = await self._tokens.token()
+            response = await self._transport.request(
+                request.method, request.url, **request.send_kwargs(token)
+            )
+        raise_for_status(request, response)
+        return response
+
+
+__all__ = ["AsyncManagementClient"]
