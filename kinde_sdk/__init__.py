@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseValidationError,
         ServerError,
         StorageError,
         TokenError,
@@ -70,6 +71,7 @@ _LAZY = {
     "NotFoundError": "errors",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
+    "ResponseValidationError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
 }
@@ -96,6 +98,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "StorageError",
     "TokenError",

@@ -5,10 +5,12 @@ them through ``ApiClient.call_api``. This subclass overrides only ``call_api``: 
 through the shared :class:`~kinde_sdk._transport.Transport` (timeouts, retries, request
 ids), carry the cached M2M token (one fresh token and one replay on a 401), and error
 statuses become :mod:`kinde_sdk.errors` types here, so no generated ``ApiException``
-ever reaches a caller.
+ever reaches a caller. Successful bodies are parsed by
+:func:`~kinde_sdk.management._responses.parse_response` (strict fast path, lenient
+fallback unless ``strict_responses``).
 
-The request building (:func:`outgoing_request`) and the status check
-(:func:`raise_for_status`) have no I/O: the async client
+The request building (:func:`outgoing_request`), the status check
+(:func:`raise_for_status`) and the parse have no I/O: the async client
 (:mod:`kinde_sdk.management._async_api`) uses them too and only awaits the send.
 """
 
@@ -20,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from kinde_sdk_generated.api_client import ApiClient
+from kinde_sdk_generated.api_response import ApiResponse
 from kinde_sdk_generated.configuration import Configuration
 from kinde_sdk_generated.rest import RESTResponse
 
 from .._token_cache import ClientCredentialsTokenProvider
 from .._transport import USER_AGENT, Response, TimeoutArg, Transport
 from ..errors import api_error_from_response
+from ._responses import parse_response
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def raise_for_status(request: OutgoingRequest, response: Response) -> None:
 
 
 class TransportRESTResponse(RESTResponse):
-    """A transport :class:`~kinde_sdk._transport.Response` (sync or async, already read)
+    """A transport :class:`~kinde_sdk._transport.Response` (already read)
     in the shape the generated deserializer reads."""
 
     def __init__(self, response: Response) -> None:
@@ -111,8 +115,10 @@ class TransportApiClient(ApiClient):
         origin: str,
         transport: Transport,
         tokens: ClientCredentialsTokenProvider,
+        strict_responses: bool = False,
     ) -> None:
         super().__init__(Configuration(host=origin))
+        self.strict_responses = strict_responses
         # The generated client would send its own User-Agent over the transport's.
         self.user_agent = USER_AGENT
         self._transport = transport
@@ -141,6 +147,25 @@ class TransportApiClient(ApiClient):
             )
         raise_for_status(request, response)
         return TransportRESTResponse(response)
+
+    def response_deserialize(
+        self,
+        response_data: RESTResponse,
+        response_types_map: Optional[dict[str, Any]] = None,
+    ) -> ApiResponse[Any]:
+        # call_api has already raised for every status outside 2xx.
+        body: bytes = response_data.data or b""
+        headers = response_data.headers
+        data = parse_response(
+            body,
+            response_data.status,
+            response_types_map,
+            strict=self.strict_responses,
+            content_type=headers.get("content-type"),
+        )
+        return ApiResponse(
+            status_code=response_data.status, data=data, headers=headers, raw_data=body
+        )
 
 
 def _encode_body(

@@ -8,9 +8,10 @@ generated code would then send it, ``PreparingApiClient.call_api`` hands back a
 :class:`PendingCall` instead (no I/O), and the generated code's
 ``response_deserialize(..., response_types_map)`` call only records the operation's
 response types. The async client then sends the request through the
-:class:`~kinde_sdk._async_transport.AsyncTransport` and parses the answer with the
-generated deserializer and those types: the same request builder and the same response
-parser as :class:`~kinde_sdk.management.ManagementClient`, only the send is awaited.
+:class:`~kinde_sdk._async_transport.AsyncTransport` and parses the answer with
+:func:`~kinde_sdk.management._responses.parse_response` and those types: the same
+request builder and the same response parser as
+:class:`~kinde_sdk.management.ManagementClient`, only the send is awaited.
 
 The types a checker sees are in ``_async_apis.py``, written from the generated classes by
 ``scripts/gen_async_apis.py``.
@@ -23,10 +24,12 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, Callable, Optional, Union
 
 from kinde_sdk_generated.api_client import ApiClient
+from kinde_sdk_generated.api_response import ApiResponse
 from kinde_sdk_generated.configuration import Configuration
 
 from .._transport import USER_AGENT, Response, TimeoutArg
-from ._api_client import OutgoingRequest, TransportRESTResponse, outgoing_request
+from ._api_client import OutgoingRequest, outgoing_request
+from ._responses import parse_response
 
 
 class PendingCall:
@@ -56,8 +59,9 @@ class _WithInfo:
 class PreparingApiClient(ApiClient):
     """An ApiClient that prepares requests and sends nothing (safe on any event loop)."""
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, *, strict_responses: bool = False) -> None:
         super().__init__(Configuration(host=origin))
+        self.strict_responses = strict_responses
         # The generated client would send its own User-Agent over the transport's.
         self.user_agent = USER_AGENT
 
@@ -86,11 +90,23 @@ class PreparingApiClient(ApiClient):
         return _WithInfo(response_data)
 
     def parse(self, pending: PendingCall, response: Response, with_info: bool) -> Any:
-        """The generated deserializer on a 2xx transport response (statuses checked)."""
-        parsed = ApiClient.response_deserialize(
-            self, TransportRESTResponse(response), pending.types
+        """The typed result of a 2xx response (statuses are checked before), by the
+        sync client's parser (:func:`~kinde_sdk.management._responses.parse_response`)."""
+        data = parse_response(
+            response.data,
+            response.status,
+            pending.types,
+            strict=self.strict_responses,
+            content_type=response.headers.get("content-type"),
         )
-        return parsed if with_info else parsed.data
+        if not with_info:
+            return data
+        return ApiResponse(
+            status_code=response.status,
+            data=data,
+            headers=response.headers,
+            raw_data=response.data,
+        )
 
 
 Send = Callable[[OutgoingRequest], Awaitable[Response]]

@@ -50,11 +50,15 @@ class AsyncManagementClient(AsyncSubApis):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[AsyncTransport] = None,
+        strict_responses: bool = False,
     ) -> None:
         settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
         self.origin = settings.origin
         self.client_id = settings.client_id
         self.audience = settings.audience
+        # As ManagementClient: False keeps a response that differs from the spec as
+        # sent (one warning per model and field); True raises ResponseValidationError.
+        self.strict_responses = strict_responses
         self._owns_transport = transport is None
         self._transport = transport or AsyncTransport(
             timeout=timeout,
@@ -95,7 +99,9 @@ class AsyncManagementClient(AsyncSubApis):
         api = self._apis.get(module)
         if api is None:
             if self._preparer is None:
-                self._preparer = PreparingApiClient(self.origin)
+                self._preparer = PreparingApiClient(
+                    self.origin, strict_responses=self.strict_responses
+                )
             cls = getattr(importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name)
             api = AsyncApi(cls(self._preparer), self._preparer, self._send)
             self._apis[module] = api

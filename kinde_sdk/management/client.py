@@ -35,6 +35,11 @@ class ManagementClient(SeedMethods):
     Settings not passed fall back to ``KINDE_DOMAIN``/``KINDE_HOST``,
     ``KINDE_MANAGEMENT_CLIENT_ID``/``KINDE_CLIENT_ID`` and
     ``KINDE_MANAGEMENT_CLIENT_SECRET``/``KINDE_CLIENT_SECRET``.
+
+    Responses are read leniently: a body that differs from the API spec the SDK was
+    built from (a new field, a new enum value, a number for a string ...) is kept as
+    sent, with one warning per model and field. ``strict_responses=True`` raises
+    :class:`~kinde_sdk.errors.ResponseValidationError` instead.
     """
 
     def __init__(
@@ -50,11 +55,15 @@ class ManagementClient(SeedMethods):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
+        strict_responses: bool = False,
     ) -> None:
         settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
         self.origin = settings.origin
         self.client_id = settings.client_id
         self.audience = settings.audience
+        # False: a response that differs from the spec is kept as sent (one warning per
+        # model and field); True: it raises ResponseValidationError (for tests).
+        self.strict_responses = strict_responses
         self._owns_transport = transport is None
         self._transport = transport or Transport(
             timeout=timeout,
@@ -102,7 +111,10 @@ class ManagementClient(SeedMethods):
                     from ._api_client import TransportApiClient
 
                     self._api_client = TransportApiClient(
-                        origin=self.origin, transport=self._transport, tokens=self._tokens
+                        origin=self.origin,
+                        transport=self._transport,
+                        tokens=self._tokens,
+                        strict_responses=self.strict_responses,
                     )
                 cls = getattr(
                     importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name
