@@ -1,12 +1,17 @@
-"""Client-credentials (machine-to-machine) access tokens, cached per process.
+"""Client-credentials (machine-to-machine) access tokens: the sync shell of the token cache.
+
+The decisions live in :mod:`kinde_sdk._token_core` (sans-I/O); this module performs its
+effects with blocking calls, and holds what both shells share: the cache key, the
+process-wide registry of token slots and the token request itself.
 
 Every client with the same token endpoint, client id, audience and *secret* shares one
 cached token. The cache key holds a keyed fingerprint of the secret, never the secret:
 a client built with a rotated secret gets its own entry and so uses the new secret, and
-no entry ever answers for credentials other than the ones that fetched it.
+no entry ever answers for credentials other than the ones that fetched it. Sync and
+async providers with the same credentials share the same slot.
 
-Refresh happens ``refresh_margin`` seconds before expiry, one request at a time: threads
-arriving while a refresh is in flight wait for it instead of sending their own.
+With a shared ``token_store`` (:mod:`kinde_sdk._token_store`), processes share tokens too:
+one token request for a whole fleet with a cold cache.
 """
 
 from __future__ import annotations
@@ -14,23 +19,49 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import random
 import secrets
 import threading
 import time
 import weakref
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
+from ._token_core import (
+    DEFAULT_REFRESH_MARGIN,
+    FALLBACK_LIFETIME,
+    FLIGHT_WAIT_SLACK,
+    Effect,
+    Fetch,
+    Flow,
+    Sleep,
+    StoreOp,
+    StoreUnavailable,
+    TokenSlot,
+    WaitFlight,
+    invalidate_flow,
+    token_flow,
+)
+from ._token_store import TokenStore, shared_for
 from ._transport import Response, Transport
-from .errors import KindeConnectionError, KindeError, TokenError
+from .errors import KindeConnectionError, TokenError
+
+__all__ = [
+    "DEFAULT_REFRESH_MARGIN",
+    "FALLBACK_LIFETIME",
+    "CacheKey",
+    "ClientCredentialsTokenProvider",
+    "credentials_fingerprint",
+    "parse_token_response",
+]
 
 logger = logging.getLogger("kinde_sdk")
 
-DEFAULT_REFRESH_MARGIN = 60.0
-# Used when a token response has no expires_in: short, so a wrong guess costs little.
-FALLBACK_LIFETIME = 300.0
+T = TypeVar("T")
 
-# Keyed so that a fingerprint seen in a heap dump cannot be brute-forced offline.
+# Keyed so that a fingerprint seen in a heap dump cannot be brute-forced offline. It
+# only names in-process slots; shared stores derive their own keys (_token_store).
 _FINGERPRINT_KEY = secrets.token_bytes(32)
 
 
@@ -47,32 +78,112 @@ class CacheKey:
     fingerprint: str = field(repr=False)
 
 
-class _CachedToken:
-    """One shared token slot. Weakly registered: it lives while a client uses it."""
-
-    __slots__ = ("__weakref__", "expires_at", "lock", "refresh_at", "value")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.value: Optional[str] = None
-        self.refresh_at = 0.0
-        self.expires_at = 0.0
-
-
-_registry: weakref.WeakValueDictionary[CacheKey, _CachedToken] = weakref.WeakValueDictionary()
+# Weakly registered: a slot lives while a client uses it.
+_registry: weakref.WeakValueDictionary[CacheKey, TokenSlot] = weakref.WeakValueDictionary()
 _registry_lock = threading.Lock()
 
 
-def _shared_slot(key: CacheKey) -> _CachedToken:
+def shared_slot(key: CacheKey) -> TokenSlot:
     with _registry_lock:
         slot = _registry.get(key)
         if slot is None:
-            slot = _CachedToken()
+            slot = TokenSlot()
             _registry[key] = slot
         return slot
 
 
-class ClientCredentialsTokenProvider:
+def token_request_fields(
+    client_id: str, client_secret: str, audience: Optional[str]
+) -> list[tuple[str, str]]:
+    fields = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ]
+    if audience:
+        fields.append(("audience", audience))
+    return fields
+
+
+def drive(flow: Generator[Effect, Any, T], perform: Callable[[Effect], Any]) -> T:
+    """Run a sans-I/O flow to its end, performing each effect it yields. Whatever an
+    effect raises (KeyboardInterrupt included) is thrown into the flow, so it can share
+    or abandon its flight before the exception leaves."""
+    value: Any = None
+    error: Optional[BaseException] = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        value, error = None, None
+        try:
+            value = perform(effect)
+        except BaseException as exc:
+            error = exc
+
+
+class TokenProviderBase:
+    """What the sync and async providers share: settings, slot, flow parameters."""
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        audience: Optional[str],
+        request_deadline: float,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        token_store: Optional[TokenStore] = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self.audience = audience
+        self._client_secret = client_secret
+        self._clock = clock
+        self.token_store = token_store
+        self._key = CacheKey(
+            token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
+        )
+        self._slot = shared_slot(self._key)
+        shared = shared_for(token_store, token_url, client_id, audience, client_secret)
+        wait = request_deadline + FLIGHT_WAIT_SLACK
+        if shared is not None:
+            wait += shared.lock_wait
+        self._flow = Flow(
+            slot=self._slot,
+            clock=clock,
+            wall_clock=wall_clock,
+            refresh_margin=refresh_margin,
+            flight_timeout=wait,
+            shared=shared,
+            rand=rand,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(token_url={self.token_url!r}, "
+            f"client_id={self.client_id!r}, audience={self.audience!r})"
+        )
+
+    def _fields(self) -> list[tuple[str, str]]:
+        return token_request_fields(self.client_id, self._client_secret, self.audience)
+
+    def _call_store(self, effect: StoreOp) -> Any:
+        assert self._flow.shared is not None
+        try:
+            return getattr(self._flow.shared.store, effect.name)(*effect.args)
+        except Exception as exc:
+            # Never the store's text in a user-facing error: it is logged as a warning.
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+class ClientCredentialsTokenProvider(TokenProviderBase):
     """Gets and caches access tokens with the OAuth 2.0 client-credentials grant."""
 
     def __init__(
@@ -84,85 +195,76 @@ class ClientCredentialsTokenProvider:
         audience: Optional[str],
         transport: Transport,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        token_store: Optional[TokenStore] = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
     ) -> None:
-        self.token_url = token_url
-        self.client_id = client_id
-        self.audience = audience
-        self._client_secret = client_secret
+        retry = getattr(transport, "retry", None)
+        super().__init__(
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            audience=audience,
+            request_deadline=float(getattr(retry, "deadline", 120.0)),
+            refresh_margin=refresh_margin,
+            token_store=token_store,
+            clock=clock,
+            wall_clock=wall_clock,
+            rand=rand,
+        )
         self._transport = transport
-        self._refresh_margin = refresh_margin
-        self._clock = clock
-        self._key = CacheKey(
-            token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
-        )
-        self._slot = _shared_slot(self._key)
-
-    def __repr__(self) -> str:
-        return (
-            f"ClientCredentialsTokenProvider(token_url={self.token_url!r}, "
-            f"client_id={self.client_id!r}, audience={self.audience!r})"
-        )
 
     def token(self) -> str:
         """A valid access token, from the cache or from one token request."""
         slot = self._slot
-        now = self._clock()
+        # The fast path, without the flow: a fresh token.
         value = slot.value
-        if value is not None and now < slot.refresh_at:
+        if value is not None and self._clock() < slot.refresh_at:
             return value
-        with slot.lock:
-            now = self._clock()
-            if slot.value is not None and now < slot.refresh_at:
-                return slot.value
-            try:
-                self._fetch_into(slot)
-            except KindeError:
-                # Refreshing early failed but the old token is still good: use it and
-                # let a later call try again.
-                if slot.value is not None and self._clock() < slot.expires_at:
-                    logger.warning("token refresh failed; using the cached token until it expires")
-                    return slot.value
-                raise
-            assert slot.value is not None
-            return slot.value
+        return drive(token_flow(self._flow), self._perform)
 
     def invalidate(self, rejected_token: str) -> None:
         """Forget ``rejected_token`` (the API answered 401 to it).
 
-        Only that exact token is dropped, so many requests failing with the same old
-        token cause one new token request, not one each.
+        Only that exact token is dropped, here and in a shared store, so many requests
+        failing with the same old token cause one new token request, not one each.
         """
-        slot = self._slot
-        with slot.lock:
-            if slot.value == rejected_token:
-                slot.value = None
-                slot.refresh_at = slot.expires_at = 0.0
+        drive(invalidate_flow(self._flow, rejected_token), self._perform)
 
-    def _fetch_into(self, slot: _CachedToken) -> None:
-        sent_at = self._clock()
-        fields = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id),
-            ("client_secret", self._client_secret),
-        ]
-        if self.audience:
-            fields.append(("audience", self.audience))
+    def send_with_token(self, send: Callable[[str], Response]) -> Response:
+        """``send(token)``; on a 401, one fresh token and one replay."""
+        token = self.token()
+        response = send(token)
+        if response.status == 401:
+            # The token may have been revoked or rotated: one fresh token, one replay.
+            self.invalidate(token)
+            response = send(self.token())
+        return response
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Fetch):
+            return self._fetch()
+        if isinstance(effect, StoreOp):
+            return self._call_store(effect)
+        if isinstance(effect, WaitFlight):
+            return effect.flight.done.wait(effect.timeout)
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+            return None
+        raise AssertionError(f"unknown effect {effect!r}")
+
+    def _fetch(self) -> tuple[str, float]:
         try:
             response = self._transport.request(
                 "POST",
                 self.token_url,
-                fields=fields,
+                fields=self._fields(),
                 headers={"Accept": "application/json"},
             )
         except KindeConnectionError as exc:
             raise TokenError(f"the token endpoint could not be reached: {exc}") from exc
-        token, lifetime = parse_token_response(response)
-        margin = min(self._refresh_margin, lifetime / 2)
-        slot.value = token
-        slot.expires_at = sent_at + lifetime
-        slot.refresh_at = sent_at + lifetime - margin
-        logger.debug("fetched a client-credentials token valid for %.0fs", lifetime)
+        return parse_token_response(response)
 
 
 def parse_token_response(response: Response) -> tuple[str, float]:
@@ -192,6 +294,6 @@ def parse_token_response(response: Response) -> tuple[str, float]:
         lifetime = float(expires_in) if expires_in is not None else FALLBACK_LIFETIME
     except (TypeError, ValueError):
         lifetime = FALLBACK_LIFETIME
-    if lifetime <= 0:
-        raise TokenError("the token endpoint issued a token that is already expired", status=200)
+    if lifetime <= 0 or lifetime != lifetime or lifetime == float("inf"):
+        raise TokenError("the token endpoint issued a token with an unusable lifetime", status=200)
     return token, lifetime

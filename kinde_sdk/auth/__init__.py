@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from .async_client_credentials import AsyncClientCredentials
     from .async_oauth import AsyncOAuth
     from .async_token_validator import AsyncTokenValidator
     from .client_credentials import ClientCredentials
     from .oauth import FlagNotFoundError, FlagTypeError, OAuth, StateError
+    from .token_stores import FileTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore
     from .token_validator import (
         CacheInfo,
         TokenValidator,
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "AsyncClientCredentials": "async_client_credentials",
+    "FileTokenStore": "token_stores",
+    "MemoryTokenStore": "token_stores",
+    "RedisTokenStore": "token_stores",
+    "TokenStore": "token_stores",
     "AsyncOAuth": "async_oauth",
     "AsyncTokenValidator": "async_token_validator",
     "ClientCredentials": "client_credentials",
@@ -37,14 +44,19 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncClientCredentials",
     "AsyncOAuth",
     "AsyncTokenValidator",
     "CacheInfo",
     "ClientCredentials",
+    "FileTokenStore",
     "FlagNotFoundError",
     "FlagTypeError",
+    "MemoryTokenStore",
     "OAuth",
+    "RedisTokenStore",
     "StateError",
+    "TokenStore",
     "TokenValidator",
     "decode_token",
     "decode_token_unverified",

@@ -6,7 +6,10 @@ A thin front on the foundation's client-credentials cache
 same token URL, client id, audience and secret shares one cached token, refreshed
 shortly before expiry by one request at a time (threads arriving meanwhile wait for it).
 ``OAuth(..., grant_type="client_credentials")`` uses this class for
-``get_access_token()``.
+``get_access_token()``. :class:`~kinde_sdk.auth.AsyncClientCredentials` is its async twin.
+
+``token_store=`` shares the tokens between processes (see
+:class:`~kinde_sdk.auth.RedisTokenStore` and :class:`~kinde_sdk.auth.FileTokenStore`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Optional
 
 from .._config import from_env, normalize_domain, require
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
-from .._transport import Transport, default_transport
+from .._token_store import TokenStore
+from .._transport import Response, Transport, default_transport
 from ..errors import KindeConfigurationError, KindeConnectionError, TokenError
 from ._oauth_core import DISCOVERY_PATH, check_endpoint
 
@@ -26,31 +30,20 @@ __all__ = ["ClientCredentials"]
 KINDE_TOKEN_PATH = "/oauth2/token"
 
 
-class ClientCredentials:
-    """Access tokens from the OAuth 2.0 client-credentials grant, cached.
-
-    ``domain``, ``client_id``, ``client_secret`` and ``audience`` fall back to
-    ``KINDE_HOST``/``KINDE_DOMAIN``, ``KINDE_CLIENT_ID``, ``KINDE_CLIENT_SECRET`` and
-    ``KINDE_AUDIENCE``; a missing required one raises KindeConfigurationError naming it.
-    ``token_url`` defaults to the ``token_endpoint`` of the domain's OpenID discovery
-    document, or ``{domain}/oauth2/token`` when the domain has none (looked up on the
-    first token request). ``audience`` is sent as Kinde's ``audience`` parameter.
-
-    ``get_access_token()`` raises :class:`~kinde_sdk.errors.TokenError` when the token
-    endpoint refuses the credentials (``error`` is the OAuth error, e.g.
-    ``invalid_client``) or cannot be reached.
-    """
+class CredentialsSettings:
+    """The settings :class:`ClientCredentials` and its async twin share, read and checked
+    once: explicit arguments first, the environment as a fallback."""
 
     def __init__(
         self,
-        domain: Optional[str] = None,
-        client_id: Optional[str] = None,
-        client_secret: Optional[str] = None,
-        audience: Optional[str] = None,
+        domain: Optional[str],
+        client_id: Optional[str],
+        client_secret: Optional[str],
+        audience: Optional[str],
         *,
-        token_url: Optional[str] = None,
-        transport: Optional[Transport] = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        token_url: Optional[str],
+        refresh_margin: float,
+        token_store: Optional[TokenStore],
     ) -> None:
         self.client_id = require(
             from_env(client_id, "KINDE_CLIENT_ID"), "client_id", ["KINDE_CLIENT_ID"]
@@ -78,15 +71,64 @@ class ClientCredentials:
         if not isinstance(refresh_margin, (int, float)) or refresh_margin < 0:
             raise KindeConfigurationError("refresh_margin must be a number of seconds >= 0")
         self._refresh_margin = float(refresh_margin)
-        self._transport = transport or default_transport()
-        self._provider: Optional[ClientCredentialsTokenProvider] = None
-        self._lock = threading.Lock()
+        if token_store is not None and not isinstance(token_store, TokenStore):
+            raise KindeConfigurationError("token_store must be a kinde_sdk.auth token store")
+        self._token_store = token_store
 
     def __repr__(self) -> str:
         return (
-            f"ClientCredentials(client_id={self.client_id!r}, domain={self.domain!r}, "
+            f"{type(self).__name__}(client_id={self.client_id!r}, domain={self.domain!r}, "
             f"audience={self.audience!r})"
         )
+
+    def _discovery_url(self) -> str:
+        assert self.domain is not None
+        return self.domain + DISCOVERY_PATH
+
+    def _discovery_failed(self, exc: KindeConnectionError) -> TokenError:
+        return TokenError(f"the token endpoint could not be discovered: {exc}")
+
+
+class ClientCredentials(CredentialsSettings):
+    """Access tokens from the OAuth 2.0 client-credentials grant, cached.
+
+    ``domain``, ``client_id``, ``client_secret`` and ``audience`` fall back to
+    ``KINDE_HOST``/``KINDE_DOMAIN``, ``KINDE_CLIENT_ID``, ``KINDE_CLIENT_SECRET`` and
+    ``KINDE_AUDIENCE``; a missing required one raises KindeConfigurationError naming it.
+    ``token_url`` defaults to the ``token_endpoint`` of the domain's OpenID discovery
+    document, or ``{domain}/oauth2/token`` when the domain has none (looked up on the
+    first token request). ``audience`` is sent as Kinde's ``audience`` parameter.
+    ``token_store`` shares tokens between processes (default: in this process only).
+
+    ``get_access_token()`` raises :class:`~kinde_sdk.errors.TokenError` when the token
+    endpoint refuses the credentials (``error`` is the OAuth error, e.g.
+    ``invalid_client``) or cannot be reached.
+    """
+
+    def __init__(
+        self,
+        domain: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        audience: Optional[str] = None,
+        *,
+        token_url: Optional[str] = None,
+        transport: Optional[Transport] = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        token_store: Optional[TokenStore] = None,
+    ) -> None:
+        super().__init__(
+            domain,
+            client_id,
+            client_secret,
+            audience,
+            token_url=token_url,
+            refresh_margin=refresh_margin,
+            token_store=token_store,
+        )
+        self._transport = transport or default_transport()
+        self._provider: Optional[ClientCredentialsTokenProvider] = None
+        self._lock = threading.Lock()
 
     @property
     def token_url(self) -> str:
@@ -107,27 +149,19 @@ class ClientCredentials:
                     audience=self.audience,
                     transport=self._transport,
                     refresh_margin=self._refresh_margin,
+                    token_store=self._token_store,
                 )
             return self._provider
 
     def _discover_token_url(self) -> str:
-        assert self.domain is not None
-        url = self.domain + DISCOVERY_PATH
         try:
-            response = self._transport.request("GET", url, headers={"Accept": "application/json"})
+            response = self._transport.request(
+                "GET", self._discovery_url(), headers={"Accept": "application/json"}
+            )
         except KindeConnectionError as exc:
-            raise TokenError(f"the token endpoint could not be discovered: {exc}") from exc
-        endpoint = None
-        if response.status == 200:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if isinstance(data, dict):
-                endpoint = data.get("token_endpoint")
-        if endpoint is None:
-            return self.domain + KINDE_TOKEN_PATH
-        return check_endpoint(endpoint, "token_endpoint")
+            raise self._discovery_failed(exc) from exc
+        assert self.domain is not None
+        return token_url_from_discovery(self.domain, response)
 
     def get_access_token(self) -> str:
         """A valid access token: the cached one, or one fetched now (single-flight)."""
@@ -141,3 +175,18 @@ class ClientCredentials:
         """Forget ``rejected_token`` (your API answered 401 to it): the next call fetches
         a new one. Other tokens are kept, so many failed requests cause one fetch."""
         self._tokens().invalidate(rejected_token)
+
+
+def token_url_from_discovery(domain: str, response: Response) -> str:
+    """The ``token_endpoint`` of a discovery response, or Kinde's default path."""
+    endpoint = None
+    if response.status == 200:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            endpoint = data.get("token_endpoint")
+    if endpoint is None:
+        return domain + KINDE_TOKEN_PATH
+    return check_endpoint(endpoint, "token_endpoint")

@@ -137,14 +137,12 @@ class TransportApiClient(ApiClient):
         _request_timeout: TimeoutArg = None,
     ) -> RESTResponse:
         request = outgoing_request(method, url, header_params, body, post_params, _request_timeout)
-        token = self._tokens.token()
-        response = self._transport.request(method, url, **request.send_kwargs(token))
-        if response.status == 401:
-            # The token may have been revoked or rotated: one fresh token, one replay.
-            self._tokens.invalidate(token)
-            response = self._transport.request(
-                method, url, **request.send_kwargs(self._tokens.token())
-            )
+
+        def send(token: str) -> Response:
+            return self._transport.request(method, url, **request.send_kwargs(token))
+
+        # On a 401: one fresh token, one replay (the token may have been revoked).
+        response = self._tokens.send_with_token(send)
         raise_for_status(request, response)
         return TransportRESTResponse(response)
 

@@ -13,14 +13,15 @@ import importlib
 from collections.abc import Mapping
 from typing import Optional
 
+from .._async_token_cache import AsyncClientCredentialsTokenProvider
 from .._async_transport import AsyncTransport
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN
+from .._token_store import TokenStore
 from .._transport import Response, TimeoutArg
 from ._api_client import OutgoingRequest, raise_for_status
 from ._async_api import AsyncApi, PreparingApiClient
 from ._async_apis import AsyncSubApis
-from ._async_tokens import AsyncTokenSource
 from ._settings import ManagementSettings
 
 
@@ -51,6 +52,7 @@ class AsyncManagementClient(AsyncSubApis):
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[AsyncTransport] = None,
         strict_responses: bool = False,
+        token_store: Optional[TokenStore] = None,
     ) -> None:
         settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
         self.origin = settings.origin
@@ -65,13 +67,16 @@ class AsyncManagementClient(AsyncSubApis):
             retry=RetryPolicy(max_retries=max_retries, deadline=deadline),
             headers=default_headers,
         )
-        self._tokens = AsyncTokenSource(
+        # The same token cache as ManagementClient: clients with the same credentials
+        # share one token, sync or async, on any event loop.
+        self._tokens = AsyncClientCredentialsTokenProvider(
             token_url=settings.token_url,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
             audience=self.audience,
             transport=self._transport,
             refresh_margin=token_refresh_margin,
+            token_store=token_store,
         )
         self._preparer: Optional[PreparingApiClient] = None
         self._apis: dict[str, AsyncApi] = {}
@@ -110,16 +115,13 @@ class AsyncManagementClient(AsyncSubApis):
     async def _send(self, request: OutgoingRequest) -> Response:
         """One API request with the M2M token; as the sync client: one fresh token and
         one replay on a 401, error statuses raised as :mod:`kinde_sdk.errors` types."""
-        token = await self._tokens.token()
-        response = await self._transport.request(
-            request.method, request.url, **request.send_kwargs(token)
-        )
-        if response.status == 401:
-            self._tokens.invalidate(token)
-            token = await self._tokens.token()
-            response = await self._transport.request(
+
+        async def send(token: str) -> Response:
+            return await self._transport.request(
                 request.method, request.url, **request.send_kwargs(token)
             )
+
+        response = await self._tokens.send_with_token(send)
         raise_for_status(request, response)
         return response
 

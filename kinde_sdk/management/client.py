@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
+from .._token_store import TokenStore
 from .._transport import TimeoutArg, Transport
 from ._seed_methods import SeedMethods
 from ._settings import AUDIENCE_ENV as AUDIENCE_ENV  # the names stay importable from here
@@ -40,6 +41,10 @@ class ManagementClient(SeedMethods):
     built from (a new field, a new enum value, a number for a string ...) is kept as
     sent, with one warning per model and field. ``strict_responses=True`` raises
     :class:`~kinde_sdk.errors.ResponseValidationError` instead.
+
+    ``token_store`` shares the tokens between processes too
+    (:class:`~kinde_sdk.auth.RedisTokenStore`, :class:`~kinde_sdk.auth.FileTokenStore`):
+    one token request for a whole fleet, see docs/many-processes.md.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class ManagementClient(SeedMethods):
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
         strict_responses: bool = False,
+        token_store: Optional[TokenStore] = None,
     ) -> None:
         settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
         self.origin = settings.origin
@@ -77,6 +83,7 @@ class ManagementClient(SeedMethods):
             audience=self.audience,
             transport=self._transport,
             refresh_margin=token_refresh_margin,
+            token_store=token_store,
         )
         self._lock = threading.Lock()
         self._api_client: Optional[TransportApiClient] = None

@@ -369,7 +369,13 @@ def test_failed_early_refresh_keeps_the_valid_token_until_expiry(
         provider.token()
     assert info.value.error == "temporarily_unavailable"
 
+    # Failures back off: nothing is sent before the (jittered, at most 2 s) delay.
     tokens.failure = None
+    clock.now += 0.1
+    with pytest.raises(TokenError, match="not retried"):
+        provider.token()
+    assert tokens.count == 3
+    clock.now += 2.0
     assert provider.token() == "tok-4"
 
 
@@ -495,17 +501,24 @@ def test_token_endpoint_failures_raise_token_error(
     assert tokens.count == 1  # the token POST is not retried on a status
 
 
-def test_a_failure_is_not_cached(
+def test_a_failure_is_kept_only_for_its_backoff(
     httpserver: HTTPServer, client_id: str, transport: Transport
 ) -> None:
     tokens, _ = serve(httpserver)
     tokens.failure = (500, b"")
-    provider = provider_for(httpserver, client_id, transport)
+    clock = FakeClock()
+    provider = provider_for(httpserver, client_id, transport, clock=clock)
     with pytest.raises(TokenError):
         provider.token()
-
     tokens.failure = None
 
+    # Within the backoff (at most 1 s after one failure) the error is repeated, not sent.
+    with pytest.raises(TokenError) as info:
+        provider.token()
+    assert info.value.status == 500
+    assert tokens.count == 1
+
+    clock.now += 1.0
     assert provider.token() == "tok-2"
 
 

@@ -72,3 +72,12 @@ def test_import_kinde_sdk_is_lazy() -> None:
     loaded = _modules_after("import kinde_sdk")
     assert "kinde_sdk.management" not in loaded
     assert "pydantic" not in loaded
+
+
+def test_every_auth_export_resolves() -> None:
+    import kinde_sdk.auth as auth
+
+    for name in auth.__all__:
+        assert getattr(auth, name) is not None, name
+    assert sorted(auth.__all__) == auth.__all__
+    assert {"AsyncClientCredentials", "RedisTokenStore", "FileTokenStore"} <= set(auth.__all__)
