@@ -21,15 +21,17 @@ from .._token_store import TokenStore
 from .._transport import Response, TimeoutArg
 from ._api_client import OutgoingRequest, raise_for_status
 from ._async_api import AsyncApi, PreparingApiClient
-from ._async_apis import AsyncSubApis
+from ._async_seed_methods import AsyncSeedMethods
 from ._settings import ManagementSettings
 
 
-class AsyncManagementClient(AsyncSubApis):
+class AsyncManagementClient(AsyncSeedMethods):
     """An async client for the Kinde Management API.
 
     Every generated API is an attribute (``client.users``, ``client.organizations``, ...)
-    whose operations are awaitable: ``await client.users.get_users(page_size=10)``.
+    whose operations are awaitable: ``await client.users.get_users(page_size=10)``; the
+    Kinde SDK README's conveniences are awaitable methods of the client
+    (``await client.get_users(page_size=10)``, ``await client.create_user(...)``, ...).
     Settings not passed fall back to the same environment variables as
     :class:`~kinde_sdk.management.ManagementClient`.
 
