@@ -26,10 +26,8 @@ import inspect
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
 import pytest
@@ -37,6 +35,7 @@ import pytest
 from kinde_sdk.errors import ResponseValidationError
 from kinde_sdk.management import ManagementClient
 from kinde_sdk.management._lenient import reset_drift_warnings
+from tests._loopback import LoopbackKinde
 from tests._spec_examples import Operation, operations, resolve, sample
 from tests.integration.test_all_operations import (
     EXAMPLES_THAT_BREAK_THE_SPEC,
@@ -54,71 +53,35 @@ Path = tuple[Any, ...]
 # -- the loopback server ------------------------------------------------------------------
 
 
-class _State:
-    def __init__(self) -> None:
-        self.body = b"{}"
-        self.requests = 0
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        if self.path.startswith("/oauth2/token"):
-            body = json.dumps({"access_token": "t", "token_type": "bearer", "expires_in": 3600})
-            data = body.encode()
-        else:
-            self.server.state.requests += 1
-            data = self.server.state.body
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = _State()
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+def server() -> Iterator[LoopbackKinde]:
+    with LoopbackKinde() as srv:
+        yield srv
 
 
-def _client(server: _Server, *, strict: bool) -> ManagementClient:
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
+def _serve(server: LoopbackKinde, body: Any) -> None:
+    data = json.dumps(body).encode()
+    server.answer = lambda method, path, query: data
+
+
+def _client(server: LoopbackKinde, *, strict: bool) -> ManagementClient:
     return ManagementClient(
-        origin, "drift-strict" if strict else "drift", "s", max_retries=0, strict_responses=strict
+        server.url,
+        "drift-strict" if strict else "drift",
+        "s",
+        max_retries=0,
+        strict_responses=strict,
     )
 
 
 @pytest.fixture(scope="module")
-def lenient(server: _Server) -> Iterator[ManagementClient]:
+def lenient(server: LoopbackKinde) -> Iterator[ManagementClient]:
     with _client(server, strict=False) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def strict(server: _Server) -> Iterator[ManagementClient]:
+def strict(server: LoopbackKinde) -> Iterator[ManagementClient]:
     with _client(server, strict=True) as client:
         yield client
 
@@ -359,12 +322,12 @@ def test_drift(
     op: Operation,
     kind: str,
     drift: Drift,
-    server: _Server,
+    server: LoopbackKinde,
     lenient: ManagementClient,
     strict: ManagementClient,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    server.state.body = json.dumps(drift.body).encode()
+    _serve(server, drift.body)
     reset_drift_warnings()
     method = _find_method(lenient, op)
     declared = inspect.signature(method).return_annotation
@@ -401,13 +364,13 @@ def test_drift(
 
 
 def test_one_warning_per_model_and_field_across_many_items(
-    server: _Server, lenient: ManagementClient, caplog: pytest.LogCaptureFixture
+    server: LoopbackKinde, lenient: ManagementClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     users = [
         {"id": f"kp_{i}", "total_sign_ins": str(i), UNKNOWN: i, "email": f"u{i}@example.com"}
         for i in range(200)
     ]
-    server.state.body = json.dumps({"code": "OK", "users": users}).encode()
+    _serve(server, {"code": "OK", "users": users})
     reset_drift_warnings()
     with caplog.at_level(logging.WARNING, logger="kinde_sdk.management"):
         for _ in range(3):
