@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Write the async API types of AsyncManagementClient from the generated API classes.
 
+Also ``AsyncPagedIterators``: the sync client's generated ``iter_*`` methods
+(``kinde_sdk_generated/_kinde_paged.py``) with ``AsyncIterator`` results, for
+``async for user in client.iter_users()``.
+
 ``kinde_sdk/management/_async_apis.py`` holds, for every generated API class (``UsersApi``
 ...), a Protocol (``AsyncUsersApi``) with one ``async def`` per operation, carrying the
 operation's argument types and result type, and the ``AsyncSubApis`` mixin with one typed
@@ -21,11 +25,15 @@ import argparse
 import ast
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "kinde_sdk_generated" / "api"
+# The sync client's typed iterators over every cursor-paged list, derived from the spec
+# by scripts/_paged.py; the async ones are derived from them here.
+PAGED = ROOT / "kinde_sdk_generated" / "_kinde_paged.py"
 OUTPUT = ROOT / "kinde_sdk" / "management" / "_async_apis.py"
 
 # Variants the async client offers besides the operation itself (the generated
@@ -44,7 +52,8 @@ Types only: calls run through the generated methods (see ``_async_api.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
 '''
@@ -155,6 +164,38 @@ def read_api(path: Path, imports: dict[str, str]) -> list[ApiClass]:
     return classes
 
 
+class _AsyncIterators(ast.NodeTransformer):
+    """``Iterator[X]`` -> ``AsyncIterator[X]`` in return annotations."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.Name("AsyncIterator", node.ctx) if node.id == "Iterator" else node
+
+
+def read_paged(path: Path, imports: dict[str, str]) -> list[str]:
+    """The methods of ``PagedIterators`` as source, their results made async."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "PagedIterators")
+    available = {
+        alias.name: node.module
+        for stmt in ast.walk(tree)
+        if isinstance(stmt, ast.ImportFrom) and stmt.module
+        for node in [stmt]
+        for alias in stmt.names
+    }
+    methods = []
+    for fn in cls.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name == "_sub_api":
+            continue
+        if fn.returns is not None:
+            fn.returns = _AsyncIterators().visit(fn.returns)
+        for name in sorted(_names(fn.args) | _names(fn.returns or ast.Constant(None))):
+            module = available.get(name)
+            if module and module not in ("typing", "collections.abc"):
+                imports.setdefault(name, module)
+        methods.append(ast.unparse(fn))
+    return methods
+
+
 def render(api_dir: Path = API_DIR) -> str:
     imports: dict[str, str] = {}
     classes = [
@@ -163,10 +204,11 @@ def render(api_dir: Path = API_DIR) -> str:
         for cls in read_api(path, imports)
         if cls.operations
     ]
+    paged = read_paged(PAGED, imports) if PAGED.exists() else []
     lines = [HEADER]
     by_module: dict[str, list[str]] = {}
     for name, module in imports.items():
-        if name in ("Any", "Protocol"):  # imported at run time above
+        if name in ("Any", "Protocol", "Callable", "Optional"):  # imported at run time above
             continue
         by_module.setdefault(module, []).append(name)
     for module in sorted(by_module):
@@ -194,6 +236,15 @@ def render(api_dir: Path = API_DIR) -> str:
             f'        return self._sub_api("{cls.module}", "{cls.name}")  '
             "# type: ignore[no-any-return]\n"
         )
+    lines.append(
+        "\n\nclass AsyncPagedIterators:\n"
+        '    """Mixin: ``async for`` over every cursor-paged list (from the sync client\'s\n'
+        '    generated iterators, kinde_sdk_generated/_kinde_paged.py)."""\n\n'
+        "    def _sub_api(self, module: str, class_name: str) -> Any:\n"
+        "        raise NotImplementedError\n"
+    )
+    for method in paged:
+        lines.append("\n" + textwrap.indent(method, "    ") + "\n")
     lines.append(
         "\n\n# (module, class) of every API, for the client and the tests.\nAPI_CLASSES = (\n"
     )

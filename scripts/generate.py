@@ -3,8 +3,9 @@
 
 Steps: fetch and hash-check the spec, apply openapi/spec-fixes.toml, build the template
 directory (stock templates from the pinned generator jar with openapi/template-edits.toml
-applied, plus openapi/templates/), run openapi-generator, and swap the new package into
-place. Two runs on the same inputs give byte-identical trees.
+applied, plus openapi/templates/), run openapi-generator, add the typed iterators of the
+cursor-paged lists (scripts/_paged.py), and swap the new package into place. Two runs
+on the same inputs give byte-identical trees.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from _build import (
     atomic_write,
     load_edits,
 )
+from _paged import write_paged_module
 from fetch_spec import fetch_spec
 
 
@@ -112,6 +114,7 @@ def generate_from(spec: Path, output: Path) -> Path:
         if not (fresh / "__init__.py").is_file():
             raise BuildError("the generator produced no package")
         (fresh / "py.typed").write_text("")
+        write_paged_module(fresh)
         staged = output.with_name(f".{output.name}.new")
         shutil.rmtree(staged, ignore_errors=True)
         shutil.copytree(fresh, staged)

@@ -9,11 +9,12 @@ Types only: calls run through the generated methods (see ``_async_api.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from typing import Dict, List, Optional, Tuple, Union
+    from typing import Dict, List, Tuple, Union
 
     from pydantic import StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     )
     from kinde_sdk_generated.models.add_role_scope_request import AddRoleScopeRequest
     from kinde_sdk_generated.models.add_role_scope_response import AddRoleScopeResponse
+    from kinde_sdk_generated.models.applications import Applications
     from kinde_sdk_generated.models.authorize_app_api_response import AuthorizeAppApiResponse
     from kinde_sdk_generated.models.connected_apps_access_token import ConnectedAppsAccessToken
     from kinde_sdk_generated.models.connected_apps_auth_url import ConnectedAppsAuthUrl
@@ -153,6 +155,9 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.get_organization_role_users_response import (
         GetOrganizationRoleUsersResponse,
     )
+    from kinde_sdk_generated.models.get_organization_role_users_response_users_inner import (
+        GetOrganizationRoleUsersResponseUsersInner,
+    )
     from kinde_sdk_generated.models.get_organization_users_response import (
         GetOrganizationUsersResponse,
     )
@@ -169,6 +174,9 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.get_property_values_response import GetPropertyValuesResponse
     from kinde_sdk_generated.models.get_role_response import GetRoleResponse
     from kinde_sdk_generated.models.get_role_users_response import GetRoleUsersResponse
+    from kinde_sdk_generated.models.get_role_users_response_users_inner import (
+        GetRoleUsersResponseUsersInner,
+    )
     from kinde_sdk_generated.models.get_roles_response import GetRolesResponse
     from kinde_sdk_generated.models.get_subscriber_response import GetSubscriberResponse
     from kinde_sdk_generated.models.get_subscribers_response import GetSubscribersResponse
@@ -181,6 +189,10 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.get_webhooks_response import GetWebhooksResponse
     from kinde_sdk_generated.models.identity import Identity
     from kinde_sdk_generated.models.logout_redirect_urls import LogoutRedirectUrls
+    from kinde_sdk_generated.models.organization_invite import OrganizationInvite
+    from kinde_sdk_generated.models.organization_item_schema import OrganizationItemSchema
+    from kinde_sdk_generated.models.organization_user import OrganizationUser
+    from kinde_sdk_generated.models.permissions import Permissions
     from kinde_sdk_generated.models.read_env_logo_response import ReadEnvLogoResponse
     from kinde_sdk_generated.models.read_logo_response import ReadLogoResponse
     from kinde_sdk_generated.models.redirect_callback_urls import RedirectCallbackUrls
@@ -200,10 +212,13 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.role_system_permissions_response import (
         RoleSystemPermissionsResponse,
     )
+    from kinde_sdk_generated.models.roles import Roles
     from kinde_sdk_generated.models.rotate_api_key_response import RotateApiKeyResponse
     from kinde_sdk_generated.models.search_users_response import SearchUsersResponse
     from kinde_sdk_generated.models.set_user_password_request import SetUserPasswordRequest
+    from kinde_sdk_generated.models.subscribers_subscriber import SubscribersSubscriber
     from kinde_sdk_generated.models.success_response import SuccessResponse
+    from kinde_sdk_generated.models.system_permissions import SystemPermissions
     from kinde_sdk_generated.models.update_api_applications_request import (
         UpdateAPIApplicationsRequest,
     )
@@ -271,6 +286,7 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.update_webhook_response import UpdateWebhookResponse
     from kinde_sdk_generated.models.user import User
     from kinde_sdk_generated.models.users_response import UsersResponse
+    from kinde_sdk_generated.models.users_response_users_inner import UsersResponseUsersInner
     from kinde_sdk_generated.models.verify_api_key_request import VerifyApiKeyRequest
     from kinde_sdk_generated.models.verify_api_key_response import VerifyApiKeyResponse
 
@@ -5240,6 +5256,274 @@ class AsyncSubApis:
     @property
     def webhooks(self) -> AsyncWebhooksApi:
         return self._sub_api("webhooks_api", "WebhooksApi")  # type: ignore[no-any-return]
+
+
+class AsyncPagedIterators:
+    """Mixin: ``async for`` over every cursor-paged list (from the sync client's
+    generated iterators, kinde_sdk_generated/_kinde_paged.py)."""
+
+    def _sub_api(self, module: str, class_name: str) -> Any:
+        raise NotImplementedError
+
+    def _kinde_paginate(
+        self,
+        list_method: Callable[..., Any],
+        items_field: str,
+        params: dict[str, Any],
+        max_pages: Optional[int],
+    ) -> AsyncIterator[Any]:
+        raise NotImplementedError
+
+    def iter_applications(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[Applications]:
+        """Every item of ``ApplicationsApi.get_applications`` (its ``applications``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_applications``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("applications_api", "ApplicationsApi")
+        return self._kinde_paginate(
+            api.get_applications, "applications", {"sort": sort, "page_size": page_size}, max_pages
+        )
+
+    def iter_organization_invites(
+        self,
+        org_code: str,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        include_revoked: Optional[bool] = None,
+        include_accepted: Optional[bool] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[OrganizationInvite]:
+        """Every item of ``OrganizationsApi.get_organization_invites`` (its ``invites``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_organization_invites``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("organizations_api", "OrganizationsApi")
+        return self._kinde_paginate(
+            api.get_organization_invites,
+            "invites",
+            {
+                "org_code": org_code,
+                "sort": sort,
+                "page_size": page_size,
+                "include_revoked": include_revoked,
+                "include_accepted": include_accepted,
+            },
+            max_pages,
+        )
+
+    def iter_organization_role_users(
+        self,
+        org_code: str,
+        role_id: str,
+        page_size: Optional[int] = None,
+        *,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[GetOrganizationRoleUsersResponseUsersInner]:
+        """Every item of ``OrganizationsApi.get_organization_role_users`` (its ``users``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_organization_role_users``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("organizations_api", "OrganizationsApi")
+        return self._kinde_paginate(
+            api.get_organization_role_users,
+            "users",
+            {"org_code": org_code, "role_id": role_id, "page_size": page_size},
+            max_pages,
+        )
+
+    def iter_organization_users(
+        self,
+        org_code: str,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        permissions: Optional[str] = None,
+        roles: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[OrganizationUser]:
+        """Every item of ``OrganizationsApi.get_organization_users`` (its ``organization_users``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_organization_users``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("organizations_api", "OrganizationsApi")
+        return self._kinde_paginate(
+            api.get_organization_users,
+            "organization_users",
+            {
+                "org_code": org_code,
+                "sort": sort,
+                "page_size": page_size,
+                "permissions": permissions,
+                "roles": roles,
+            },
+            max_pages,
+        )
+
+    def iter_organizations(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[OrganizationItemSchema]:
+        """Every item of ``OrganizationsApi.get_organizations`` (its ``organizations``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_organizations``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("organizations_api", "OrganizationsApi")
+        return self._kinde_paginate(
+            api.get_organizations,
+            "organizations",
+            {"sort": sort, "page_size": page_size},
+            max_pages,
+        )
+
+    def iter_permissions(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[Permissions]:
+        """Every item of ``PermissionsApi.get_permissions`` (its ``permissions``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_permissions``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("permissions_api", "PermissionsApi")
+        return self._kinde_paginate(
+            api.get_permissions, "permissions", {"sort": sort, "page_size": page_size}, max_pages
+        )
+
+    def iter_role_permissions(
+        self,
+        role_id: str,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[Permissions]:
+        """Every item of ``RolesApi.get_role_permissions`` (its ``permissions``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_role_permissions``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("roles_api", "RolesApi")
+        return self._kinde_paginate(
+            api.get_role_permissions,
+            "permissions",
+            {"role_id": role_id, "sort": sort, "page_size": page_size},
+            max_pages,
+        )
+
+    def iter_role_system_permissions(
+        self,
+        role_id: str,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[SystemPermissions]:
+        """Every item of ``RolesApi.get_role_system_permissions`` (its ``system_permissions``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_role_system_permissions``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("roles_api", "RolesApi")
+        return self._kinde_paginate(
+            api.get_role_system_permissions,
+            "system_permissions",
+            {"role_id": role_id, "sort": sort, "page_size": page_size},
+            max_pages,
+        )
+
+    def iter_role_users(
+        self, role_id: str, page_size: Optional[int] = None, *, max_pages: Optional[int] = None
+    ) -> AsyncIterator[GetRoleUsersResponseUsersInner]:
+        """Every item of ``RolesApi.get_role_users`` (its ``users``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_role_users``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("roles_api", "RolesApi")
+        return self._kinde_paginate(
+            api.get_role_users, "users", {"role_id": role_id, "page_size": page_size}, max_pages
+        )
+
+    def iter_roles(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[Roles]:
+        """Every item of ``RolesApi.get_roles`` (its ``roles``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_roles``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("roles_api", "RolesApi")
+        return self._kinde_paginate(
+            api.get_roles, "roles", {"sort": sort, "page_size": page_size}, max_pages
+        )
+
+    def iter_subscribers(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[SubscribersSubscriber]:
+        """Every item of ``SubscribersApi.get_subscribers`` (its ``subscribers``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_subscribers``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("subscribers_api", "SubscribersApi")
+        return self._kinde_paginate(
+            api.get_subscribers, "subscribers", {"sort": sort, "page_size": page_size}, max_pages
+        )
+
+    def iter_system_permissions(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        sort: Optional[str] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[SystemPermissions]:
+        """Every item of ``RolesApi.get_system_permissions`` (its ``system_permissions``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_system_permissions``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("roles_api", "RolesApi")
+        return self._kinde_paginate(
+            api.get_system_permissions,
+            "system_permissions",
+            {"sort": sort, "page_size": page_size},
+            max_pages,
+        )
+
+    def iter_users(
+        self,
+        page_size: Optional[int] = None,
+        *,
+        user_id: Optional[str] = None,
+        email: Optional[str] = None,
+        username: Optional[str] = None,
+        phone: Optional[str] = None,
+        expand: Optional[str] = None,
+        has_organization: Optional[bool] = None,
+        active_since: Optional[datetime] = None,
+        max_pages: Optional[int] = None,
+    ) -> AsyncIterator[UsersResponseUsersInner]:
+        """Every item of ``UsersApi.get_users`` (its ``users``), page by page
+        following ``next_token``; a page is fetched only when the one before is used up.
+        Arguments are those of ``get_users``; ``max_pages`` stops after that many pages."""
+        api = self._sub_api("users_api", "UsersApi")
+        return self._kinde_paginate(
+            api.get_users,
+            "users",
+            {
+                "page_size": page_size,
+                "user_id": user_id,
+                "email": email,
+                "username": username,
+                "phone": phone,
+                "expand": expand,
+                "has_organization": has_organization,
+                "active_since": active_since,
+            },
+            max_pages,
+        )
 
 
 # (module, class) of every API, for the client and the tests.

@@ -10,8 +10,8 @@ through :class:`~kinde_sdk._async_transport.AsyncTransport` (httpx; ``pip instal
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from typing import Optional
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, Callable, Optional
 
 from .._async_token_cache import AsyncClientCredentialsTokenProvider
 from .._async_transport import AsyncTransport
@@ -21,17 +21,21 @@ from .._token_store import TokenStore
 from .._transport import Response, TimeoutArg
 from ._api_client import OutgoingRequest, raise_for_status
 from ._async_api import AsyncApi, PreparingApiClient
+from ._async_apis import AsyncPagedIterators
 from ._async_seed_methods import AsyncSeedMethods
 from ._settings import ManagementSettings
+from .pagination import apaginate
 
 
-class AsyncManagementClient(AsyncSeedMethods):
+class AsyncManagementClient(AsyncSeedMethods, AsyncPagedIterators):
     """An async client for the Kinde Management API.
 
     Every generated API is an attribute (``client.users``, ``client.organizations``, ...)
     whose operations are awaitable: ``await client.users.get_users(page_size=10)``; the
     Kinde SDK README's conveniences are awaitable methods of the client
-    (``await client.get_users(page_size=10)``, ``await client.create_user(...)``, ...).
+    (``await client.get_users(page_size=10)``, ``await client.create_user(...)``, ...);
+    every cursor-paged list has an async iterator (``async for user in
+    client.iter_users()``).
     Settings not passed fall back to the same environment variables as
     :class:`~kinde_sdk.management.ManagementClient`.
 
@@ -113,6 +117,32 @@ class AsyncManagementClient(AsyncSeedMethods):
             api = AsyncApi(cls(self._preparer), self._preparer, self._send)
             self._apis[module] = api
         return api
+
+    # -- lazy pagination -----------------------------------------------------------------
+    # One typed async iterator per cursor-paged list (iter_users, iter_roles, ...) comes
+    # from AsyncPagedIterators, derived from the sync client's generated ones.
+
+    def _kinde_paginate(
+        self,
+        list_method: Callable[..., Any],
+        items_field: str,
+        params: dict[str, Any],
+        max_pages: Optional[int],
+    ) -> AsyncIterator[Any]:
+        sent = {name: value for name, value in params.items() if value is not None}
+        return apaginate(list_method, items_field, max_pages=max_pages, **sent)
+
+    def paginate(
+        self,
+        list_method: Callable[..., Awaitable[Any]],
+        items_field: str,
+        *,
+        page_size: Optional[int] = None,
+        **params: Any,
+    ) -> AsyncIterator[Any]:
+        """Lazily iterate any list operation, e.g. ``async for p in
+        client.paginate(client.permissions.get_permissions, "permissions")``."""
+        return apaginate(list_method, items_field, page_size=page_size, **params)
 
     async def _send(self, request: OutgoingRequest) -> Response:
         """One API request with the M2M token; as the sync client: one fresh token and

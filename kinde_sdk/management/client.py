@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
+
+from kinde_sdk_generated._kinde_paged import PagedIterators
 
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from ._api_client import TransportApiClient
 
 
-class ManagementClient(SeedMethods):
+class ManagementClient(SeedMethods, PagedIterators):
     """A client for the Kinde Management API.
 
     Every generated API is an attribute (``client.users``, ``client.organizations``,
@@ -131,18 +133,18 @@ class ManagementClient(SeedMethods):
         return api
 
     # -- lazy pagination -----------------------------------------------------------------
+    # One typed iterator per cursor-paged list (iter_users, iter_roles, ...) comes from
+    # PagedIterators, generated from the spec by `make generate` (scripts/_paged.py).
 
-    def iter_users(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        """Every user, following ``next_token``; pages are fetched as they are consumed."""
-        return paginate(self.users.get_users, "users", page_size=page_size, **filters)
-
-    def iter_organizations(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        return paginate(
-            self.organizations.get_organizations, "organizations", page_size=page_size, **filters
-        )
-
-    def iter_roles(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        return paginate(self.roles.get_roles, "roles", page_size=page_size, **filters)
+    def _kinde_paginate(
+        self,
+        list_method: Callable[..., Any],
+        items_field: str,
+        params: dict[str, Any],
+        max_pages: Optional[int],
+    ) -> Iterator[Any]:
+        sent = {name: value for name, value in params.items() if value is not None}
+        return paginate(list_method, items_field, max_pages=max_pages, **sent)
 
     def paginate(
         self, list_method: Any, items_field: str, *, page_size: Optional[int] = None, **params: Any
