@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         UnknownKeyError,
     )
     from .kinde_api_client import KindeApiClient
-    from .management import ManagementClient
+    from .management import AsyncManagementClient, ManagementClient
 
 _LAZY = {
     "InvalidTokenError": "errors",
@@ -60,6 +60,7 @@ _LAZY = {
     "GrantType": "enums",
     "KindeApiClient": "kinde_api_client",
     "ManagementClient": "management",
+    "AsyncManagementClient": "management",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
     "ConflictError": "errors",
@@ -77,6 +78,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncManagementClient",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
