@@ -16,7 +16,18 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any, ClassVar, ForwardRef, Literal, Optional, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Callable,
+    ClassVar,
+    ForwardRef,
+    Literal,
+    Optional,
+    TypeVar,
+    get_args,
+    get_origin,
+)
 
 from pydantic import BaseModel, ConfigDict
 
@@ -135,6 +146,52 @@ def parse_lenient_datetime(value: Any) -> Any:
         return value
 
 
+def _isoparse(value: str) -> datetime:
+    from dateutil.parser import isoparse
+
+    try:
+        return isoparse(value)
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _KindeDateTimeSchema:
+    """How every date-time field is validated: a C-first union.
+
+    Kinde sends offsets such as ``+11`` (valid ISO 8601, refused by pydantic). A string
+    goes first to ``datetime.fromisoformat``, a C function that pydantic-core calls
+    without a Python frame and that reads ``+11`` (Python 3.11+); only a string it
+    refuses reaches python-dateutil's ``isoparse``; anything else (a datetime, a
+    timestamp) is pydantic's own date-time. A mode="before" validator costs two Python
+    frames for every value instead (scripts/bench.py).
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def from_text(parse: Any) -> Any:
+            return core_schema.chain_schema(
+                [
+                    core_schema.str_schema(strict=True),
+                    core_schema.no_info_plain_validator_function(parse),
+                ]
+            )
+
+        return core_schema.union_schema(
+            [from_text(datetime.fromisoformat), from_text(_isoparse), core_schema.datetime_schema()],
+            mode="left_to_right",
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v, info: v.isoformat() if info.mode == "json" and isinstance(v, datetime) else v,
+                info_arg=True,
+            ),
+        )
+
+
+# Generated models import this as their `datetime` (openapi/template-edits.toml): type
+# checkers see a plain datetime, pydantic validates with the schema above.
+KindeDateTime = Annotated[datetime, _KindeDateTimeSchema()]
+
+
 # Response parsing: from JSON text straight to the typed model.
 #
 # The stock client parses a response with json.loads, then walks it with each model's
@@ -202,3 +259,99 @@ def _annotation_validates_like_from_dict(annotation: Any, seen: set[type]) -> bo
             return _validates_like_from_dict(annotation, seen)
         return True
     return all(_annotation_validates_like_from_dict(arg, seen) for arg in get_args(annotation))
+
+
+# Argument validation of the generated API methods.
+
+_NONE_TYPE = type(None)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def fast_validate_call(func: _Method) -> _Method:
+    """pydantic's ``validate_call`` for a generated API method, minus two costs.
+
+    Plain keyword arguments skip pydantic: when every keyword argument is an instance of
+    exactly a type its annotation accepts without conversion or constraint (``str`` for
+    ``StrictStr``, ``int`` for ``StrictInt``, a request model for its class, None for an
+    Optional, ...), pydantic would hand them on unchanged, so the method runs directly.
+    Anything else (positional arguments, unknown names, other types, constrained or
+    container arguments) goes through pydantic's validator, built on first use, and
+    fails exactly as it always did.
+    """
+    import functools
+
+    state: dict[str, Any] = {}
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        validated = state.get("validated")
+        if validated is None:
+            from pydantic import ConfigDict, validate_call
+
+            validated = validate_call(config=ConfigDict(defer_build=True))(func)
+            state["validated"] = validated
+        return validated(*args, **kwargs)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        plain = state.get("plain")
+        if plain is None:
+            plain = _plain_argument_types(func)
+            state["plain"] = plain
+        if len(args) == 1:
+            for name, value in kwargs.items():
+                allowed = plain.get(name)
+                if allowed is None or type(value) not in allowed:
+                    return slow(*args, **kwargs)
+            return func(*args, **kwargs)
+        return slow(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _plain_argument_types(func: Any) -> dict[str, frozenset[type]]:
+    """Argument name -> the exact types pydantic passes through unchanged for it."""
+    import inspect
+    from typing import get_type_hints
+
+    try:
+        hints = get_type_hints(func, include_extras=True)
+    except Exception:  # an unresolvable hint: every call takes pydantic's path
+        return {}
+    out: dict[str, frozenset[type]] = {}
+    for name in inspect.signature(func).parameters:
+        if name in hints:
+            found = _plain_types(hints[name])
+            if found:
+                out[name] = frozenset(found)
+    return out
+
+
+def _plain_types(annotation: Any) -> Optional[set[type]]:
+    from pydantic import Strict
+    from pydantic.fields import FieldInfo
+
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *meta = get_args(annotation)
+        for item in meta:
+            if isinstance(item, Strict):
+                continue
+            if isinstance(item, FieldInfo) and all(isinstance(m, Strict) for m in item.metadata):
+                continue
+            return None  # a constraint (length, range, pattern ...): pydantic checks it
+        return _plain_types(base)
+    if origin is not None and str(origin) == "typing.Union":
+        found: set[type] = set()
+        for arg in get_args(annotation):
+            part = _plain_types(arg)
+            if part is None:
+                return None
+            found |= part
+        return found
+    if annotation is None or annotation is _NONE_TYPE:
+        return {_NONE_TYPE}
+    if annotation in (str, int, bool, float, datetime):
+        return {annotation}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {annotation}
+    return None

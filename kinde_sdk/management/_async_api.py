@@ -28,7 +28,7 @@ from kinde_sdk_generated.api_response import ApiResponse
 from kinde_sdk_generated.configuration import Configuration
 
 from .._transport import USER_AGENT, Response, TimeoutArg
-from ._api_client import OutgoingRequest, outgoing_request
+from ._api_client import OutgoingRequest, TransportApiClient, outgoing_request
 from ._responses import parse_response
 
 
@@ -56,11 +56,18 @@ class _WithInfo:
         self.data = pending
 
 
-class PreparingApiClient(ApiClient):
-    """An ApiClient that prepares requests and sends nothing (safe on any event loop)."""
+class PreparingApiClient(TransportApiClient):
+    """The sync client's ApiClient with the sending taken out: it prepares requests and
+    sends nothing (safe on any event loop).
+
+    It inherits the sync client's request building (``param_serialize``: its short path
+    for scalar parameters, its cached Accept choice), so both clients send identical
+    requests; the three methods that would send or read a response are replaced.
+    """
 
     def __init__(self, origin: str, *, strict_responses: bool = False) -> None:
-        super().__init__(Configuration(host=origin))
+        # No transport and no tokens: everything that would use them is overridden.
+        ApiClient.__init__(self, Configuration(host=origin))
         self.strict_responses = strict_responses
         # The generated client would send its own User-Agent over the transport's.
         self.user_agent = USER_AGENT
@@ -88,6 +95,15 @@ class PreparingApiClient(ApiClient):
     ) -> _WithInfo:
         response_data.types = dict(response_types_map or {})
         return _WithInfo(response_data)
+
+    def kinde_response_data(  # type: ignore[override]
+        self,
+        response_data: PendingCall,
+        response_types_map: Optional[dict[str, Optional[str]]] = None,
+    ) -> PendingCall:
+        # What the generated data-only methods return: here, the prepared call.
+        response_data.types = dict(response_types_map or {})
+        return response_data
 
     def parse(self, pending: PendingCall, response: Response, with_info: bool) -> Any:
         """The typed result of a 2xx response (statuses are checked before), by the

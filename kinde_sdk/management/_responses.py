@@ -85,7 +85,7 @@ def parse_response(
     target = _target(response_type)
     if response_type == "str" and content_type and content_type.startswith("text/"):
         return body.decode(_charset(content_type))
-    if not body.strip():
+    if not body or (body[:1].isspace() and not body.strip()):
         return _drifted(
             response_type, status, strict, ["(body): empty"], None, "is empty, the spec says JSON"
         )

@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class Directory(KindeModel):
     """
@@ -55,21 +55,6 @@ class Directory(KindeModel):
         if value not in set(['Pending', 'Validating', 'Active', 'Inactive', 'Error']):
             raise ValueError("must be one of enum values ('Pending', 'Validating', 'Active', 'Inactive', 'Error')")
         return value
-
-    @_kinde_field_validator('last_sync_started_at', mode="before")
-    @classmethod
-    def _last_sync_started_at_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('last_sync_completed_at', mode="before")
-    @classmethod
-    def _last_sync_completed_at_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('created_on', mode="before")
-    @classmethod
-    def _created_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
 
     model_config = ConfigDict(
         validate_by_name=True,

@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.permissions import Permissions
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class RolePermissionsResponse(KindeModel):
     """

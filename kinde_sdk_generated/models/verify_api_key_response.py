@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class VerifyApiKeyResponse(KindeModel):
     """
@@ -43,11 +43,6 @@ class VerifyApiKeyResponse(KindeModel):
     verification_count: Optional[StrictInt] = Field(default=None, description="Number of times this API key has been verified.", json_schema_extra={"examples": [42]})
     __properties: ClassVar[List[str]] = ["code", "message", "is_valid", "key_id", "status", "scopes", "org_code", "user_id", "last_verified_on", "verification_count"]
     _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", "user_id", "last_verified_on", ])
-
-    @_kinde_field_validator('last_verified_on', mode="before")
-    @classmethod
-    def _last_verified_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
 
     model_config = ConfigDict(
         validate_by_name=True,

@@ -84,7 +84,8 @@ def test_the_ast_sees_every_convenience_call() -> None:
         ("update_role", "roles", "update_roles"),
         ("get_feature_flags", "environments", "get_environement_feature_flags"),
         ("delete_feature_flag", "feature_flags", "delete_feature_flag"),
-        ("iter_users", "users", "get_users"),  # client.py, passed to paginate()
+        # iter_users & co. are generated (kinde_sdk_generated/_kinde_paged.py) from the
+        # generated methods themselves, so they cannot name a missing operation.
     } <= calls
 
 
@@ -101,7 +102,7 @@ def test_removing_an_operation_a_convenience_uses_fails(spec: Spec, tmp_path: Pa
         and " get_users() uses users.get_users, but no operation of the spec maps to it"
         in proc.stdout
     )
-    assert " iter_users() uses users.get_users" in proc.stdout
+    # (iter_users is regenerated from the spec, so it goes away with the operation.)
 
 
 def test_an_operation_missing_from_the_generated_code_fails(spec: Spec) -> None:
