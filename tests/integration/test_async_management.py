@@ -161,3 +161,14 @@ async def test_aclose_closes_the_pool_and_a_given_transport_stays_open() -> None
         ):
             pass
         assert not shared._closed
+
+
+def test_the_constructors_take_the_same_arguments() -> None:
+    import inspect
+
+    sync_params = inspect.signature(ManagementClient.__init__).parameters
+    async_params = inspect.signature(AsyncManagementClient.__init__).parameters
+    assert list(async_params) == list(sync_params)
+    for name, param in sync_params.items():
+        assert async_params[name].kind == param.kind, name
+        assert async_params[name].default == param.default, name
