@@ -122,7 +122,10 @@ def test_an_operation_under_a_tag_without_an_attribute_fails(spec: Spec) -> None
 
 def test_a_call_to_a_method_that_was_not_generated_fails(spec: Spec, tmp_path: Path) -> None:
     management = management_copy(
-        tmp_path, "_seed_methods.py", "self.users.get_user_data(", "self.users.get_user_info("
+        tmp_path,
+        "_seed_methods.py",
+        'core.one("users", "get_user_data",',
+        'core.one("users", "get_user_info",',
     )
     problems = check_coverage(spec, management=management)
     assert len(problems) == 2
@@ -146,10 +149,11 @@ def test_a_convenience_whose_calls_cannot_be_seen_fails(spec: Spec, tmp_path: Pa
     management = management_copy(
         tmp_path,
         "_seed_methods.py",
-        "return self.users.get_users(page_size=page_size, **filters)",
-        'return getattr(self, "users").get_users(page_size=page_size, **filters)',
+        'core.run(self, core.one("users", "get_users", page_size=page_size, **filters))',
+        'core.run(self, getattr(core, "one")("users", "get_users", page_size=page_size))',
     )
     assert check_coverage(spec, management=management) == [
         "SeedMethods.get_users() calls no generated API method this check can see "
-        "(expected self.<api>.<method>(...) in _seed_methods.py)"
+        "(expected self.<api>.<method>(...) in _seed_methods.py, or a core function "
+        "naming one in _seed_core.py)"
     ]
