@@ -3,7 +3,10 @@
 
 Also ``AsyncPagedIterators``: the sync client's generated ``iter_*`` methods
 (``kinde_sdk_generated/_kinde_paged.py``) with ``AsyncIterator`` results, for
-``async for user in client.iter_users()``.
+``async for user in client.iter_users()``; and ``AsyncSeedMethods``: the README
+conveniences of ``kinde_sdk/management/_seed_methods.py`` as ``async def``, each awaiting
+the shared sans-I/O core (``core.run(self, ...)`` -> ``await core.arun(self, ...)``), so
+the two clients' conveniences cannot drift apart.
 
 ``kinde_sdk/management/_async_apis.py`` holds, for every generated API class (``UsersApi``
 ...), a Protocol (``AsyncUsersApi``) with one ``async def`` per operation, carrying the
@@ -34,6 +37,7 @@ API_DIR = ROOT / "kinde_sdk_generated" / "api"
 # The sync client's typed iterators over every cursor-paged list, derived from the spec
 # by scripts/_paged.py; the async ones are derived from them here.
 PAGED = ROOT / "kinde_sdk_generated" / "_kinde_paged.py"
+SEED_METHODS = ROOT / "kinde_sdk" / "management" / "_seed_methods.py"
 OUTPUT = ROOT / "kinde_sdk" / "management" / "_async_apis.py"
 
 # Variants the async client offers besides the operation itself (the generated
@@ -54,6 +58,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+
+from . import _seed_core as core
 
 if TYPE_CHECKING:
 '''
@@ -196,6 +202,59 @@ def read_paged(path: Path, imports: dict[str, str]) -> list[str]:
     return methods
 
 
+class _AwaitTheCore(ast.NodeTransformer):
+    """``core.run(self, flow)`` -> ``await core.arun(self, flow)``."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "run"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "core"
+        ):
+            func.attr = "arun"
+            return ast.Await(node)
+        return node
+
+
+def read_seed_methods(path: Path, imports: dict[str, str]) -> list[str]:
+    """The public methods of ``SeedMethods`` as ``async def`` source."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SeedMethods")
+    available = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            module = node.module
+            if node.level:  # ._flags -> kinde_sdk.management._flags
+                module = "kinde_sdk.management." + module
+            for alias in node.names:
+                available[alias.name] = module
+    methods = []
+    for fn in cls.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name.startswith("_"):
+            continue
+        awaited = _AwaitTheCore().visit(fn)
+        if "arun" not in ast.unparse(awaited):
+            raise SystemExit(f"SeedMethods.{fn.name} does not run the core: cannot await it")
+        for name in sorted(_names(fn.args) | _names(fn.returns or ast.Constant(None))):
+            module = available.get(name)
+            if module and module not in ("typing", "collections.abc"):
+                imports.setdefault(name, module)
+        async_fn = ast.AsyncFunctionDef(
+            name=fn.name,
+            args=fn.args,
+            body=awaited.body,
+            decorator_list=fn.decorator_list,
+            returns=fn.returns,
+            type_comment=None,
+            type_params=[],
+        )
+        methods.append(ast.unparse(ast.fix_missing_locations(async_fn)))
+    return methods
+
+
 def render(api_dir: Path = API_DIR) -> str:
     imports: dict[str, str] = {}
     classes = [
@@ -205,6 +264,7 @@ def render(api_dir: Path = API_DIR) -> str:
         if cls.operations
     ]
     paged = read_paged(PAGED, imports) if PAGED.exists() else []
+    seed = read_seed_methods(SEED_METHODS, imports)
     lines = [HEADER]
     by_module: dict[str, list[str]] = {}
     for name, module in imports.items():
@@ -233,8 +293,9 @@ def render(api_dir: Path = API_DIR) -> str:
     for cls in classes:
         lines.append(
             f"\n    @property\n    def {cls.attribute}(self) -> Async{cls.name}:\n"
-            f'        return self._sub_api("{cls.module}", "{cls.name}")  '
-            "# type: ignore[no-any-return]\n"
+            # warn_return_any is off for this module (pyproject.toml): the conveniences
+            # below return what the core hands back, typed Any.
+            f'        return self._sub_api("{cls.module}", "{cls.name}")\n'
         )
     lines.append(
         "\n\nclass AsyncPagedIterators:\n"
@@ -244,6 +305,13 @@ def render(api_dir: Path = API_DIR) -> str:
         "        raise NotImplementedError\n"
     )
     for method in paged:
+        lines.append("\n" + textwrap.indent(method, "    ") + "\n")
+    lines.append(
+        "\n\nclass AsyncSeedMethods(AsyncSubApis):\n"
+        '    """Mixin: the README conveniences of ``SeedMethods`` (``_seed_methods.py``),\n'
+        '    awaitable; the same signatures, documentation and core."""\n'
+    )
+    for method in seed:
         lines.append("\n" + textwrap.indent(method, "    ") + "\n")
     lines.append(
         "\n\n# (module, class) of every API, for the client and the tests.\nAPI_CLASSES = (\n"

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
+from . import _seed_core as core
+
 if TYPE_CHECKING:
     from datetime import datetime
     from typing import Dict, List, Tuple, Union
 
     from pydantic import StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr
 
+    from kinde_sdk.management._flags import FeatureFlag, FeatureFlagList
     from kinde_sdk_generated.api_response import ApiResponse
     from kinde_sdk_generated.models.add_api_scope_request import AddAPIScopeRequest
     from kinde_sdk_generated.models.add_apis_request import AddAPIsRequest
@@ -71,6 +74,9 @@ if TYPE_CHECKING:
     )
     from kinde_sdk_generated.models.create_organization_request import CreateOrganizationRequest
     from kinde_sdk_generated.models.create_organization_response import CreateOrganizationResponse
+    from kinde_sdk_generated.models.create_organization_response_organization import (
+        CreateOrganizationResponseOrganization,
+    )
     from kinde_sdk_generated.models.create_organization_user_permission_request import (
         CreateOrganizationUserPermissionRequest,
     )
@@ -82,6 +88,7 @@ if TYPE_CHECKING:
     from kinde_sdk_generated.models.create_property_response import CreatePropertyResponse
     from kinde_sdk_generated.models.create_role_request import CreateRoleRequest
     from kinde_sdk_generated.models.create_roles_response import CreateRolesResponse
+    from kinde_sdk_generated.models.create_roles_response_role import CreateRolesResponseRole
     from kinde_sdk_generated.models.create_subscriber_success_response import (
         CreateSubscriberSuccessResponse,
     )
@@ -5151,111 +5158,111 @@ class AsyncSubApis:
 
     @property
     def api_keys(self) -> AsyncAPIKeysApi:
-        return self._sub_api("api_keys_api", "APIKeysApi")  # type: ignore[no-any-return]
+        return self._sub_api("api_keys_api", "APIKeysApi")
 
     @property
     def apis(self) -> AsyncAPIsApi:
-        return self._sub_api("apis_api", "APIsApi")  # type: ignore[no-any-return]
+        return self._sub_api("apis_api", "APIsApi")
 
     @property
     def applications(self) -> AsyncApplicationsApi:
-        return self._sub_api("applications_api", "ApplicationsApi")  # type: ignore[no-any-return]
+        return self._sub_api("applications_api", "ApplicationsApi")
 
     @property
     def billing_agreements(self) -> AsyncBillingAgreementsApi:
-        return self._sub_api("billing_agreements_api", "BillingAgreementsApi")  # type: ignore[no-any-return]
+        return self._sub_api("billing_agreements_api", "BillingAgreementsApi")
 
     @property
     def billing_entitlements(self) -> AsyncBillingEntitlementsApi:
-        return self._sub_api("billing_entitlements_api", "BillingEntitlementsApi")  # type: ignore[no-any-return]
+        return self._sub_api("billing_entitlements_api", "BillingEntitlementsApi")
 
     @property
     def billing_meter_usage(self) -> AsyncBillingMeterUsageApi:
-        return self._sub_api("billing_meter_usage_api", "BillingMeterUsageApi")  # type: ignore[no-any-return]
+        return self._sub_api("billing_meter_usage_api", "BillingMeterUsageApi")
 
     @property
     def business(self) -> AsyncBusinessApi:
-        return self._sub_api("business_api", "BusinessApi")  # type: ignore[no-any-return]
+        return self._sub_api("business_api", "BusinessApi")
 
     @property
     def callbacks(self) -> AsyncCallbacksApi:
-        return self._sub_api("callbacks_api", "CallbacksApi")  # type: ignore[no-any-return]
+        return self._sub_api("callbacks_api", "CallbacksApi")
 
     @property
     def connected_apps(self) -> AsyncConnectedAppsApi:
-        return self._sub_api("connected_apps_api", "ConnectedAppsApi")  # type: ignore[no-any-return]
+        return self._sub_api("connected_apps_api", "ConnectedAppsApi")
 
     @property
     def connections(self) -> AsyncConnectionsApi:
-        return self._sub_api("connections_api", "ConnectionsApi")  # type: ignore[no-any-return]
+        return self._sub_api("connections_api", "ConnectionsApi")
 
     @property
     def directories(self) -> AsyncDirectoriesApi:
-        return self._sub_api("directories_api", "DirectoriesApi")  # type: ignore[no-any-return]
+        return self._sub_api("directories_api", "DirectoriesApi")
 
     @property
     def environment_variables(self) -> AsyncEnvironmentVariablesApi:
-        return self._sub_api("environment_variables_api", "EnvironmentVariablesApi")  # type: ignore[no-any-return]
+        return self._sub_api("environment_variables_api", "EnvironmentVariablesApi")
 
     @property
     def environments(self) -> AsyncEnvironmentsApi:
-        return self._sub_api("environments_api", "EnvironmentsApi")  # type: ignore[no-any-return]
+        return self._sub_api("environments_api", "EnvironmentsApi")
 
     @property
     def feature_flags(self) -> AsyncFeatureFlagsApi:
-        return self._sub_api("feature_flags_api", "FeatureFlagsApi")  # type: ignore[no-any-return]
+        return self._sub_api("feature_flags_api", "FeatureFlagsApi")
 
     @property
     def identities(self) -> AsyncIdentitiesApi:
-        return self._sub_api("identities_api", "IdentitiesApi")  # type: ignore[no-any-return]
+        return self._sub_api("identities_api", "IdentitiesApi")
 
     @property
     def industries(self) -> AsyncIndustriesApi:
-        return self._sub_api("industries_api", "IndustriesApi")  # type: ignore[no-any-return]
+        return self._sub_api("industries_api", "IndustriesApi")
 
     @property
     def mfa(self) -> AsyncMFAApi:
-        return self._sub_api("mfa_api", "MFAApi")  # type: ignore[no-any-return]
+        return self._sub_api("mfa_api", "MFAApi")
 
     @property
     def organizations(self) -> AsyncOrganizationsApi:
-        return self._sub_api("organizations_api", "OrganizationsApi")  # type: ignore[no-any-return]
+        return self._sub_api("organizations_api", "OrganizationsApi")
 
     @property
     def permissions(self) -> AsyncPermissionsApi:
-        return self._sub_api("permissions_api", "PermissionsApi")  # type: ignore[no-any-return]
+        return self._sub_api("permissions_api", "PermissionsApi")
 
     @property
     def properties(self) -> AsyncPropertiesApi:
-        return self._sub_api("properties_api", "PropertiesApi")  # type: ignore[no-any-return]
+        return self._sub_api("properties_api", "PropertiesApi")
 
     @property
     def property_categories(self) -> AsyncPropertyCategoriesApi:
-        return self._sub_api("property_categories_api", "PropertyCategoriesApi")  # type: ignore[no-any-return]
+        return self._sub_api("property_categories_api", "PropertyCategoriesApi")
 
     @property
     def roles(self) -> AsyncRolesApi:
-        return self._sub_api("roles_api", "RolesApi")  # type: ignore[no-any-return]
+        return self._sub_api("roles_api", "RolesApi")
 
     @property
     def search(self) -> AsyncSearchApi:
-        return self._sub_api("search_api", "SearchApi")  # type: ignore[no-any-return]
+        return self._sub_api("search_api", "SearchApi")
 
     @property
     def subscribers(self) -> AsyncSubscribersApi:
-        return self._sub_api("subscribers_api", "SubscribersApi")  # type: ignore[no-any-return]
+        return self._sub_api("subscribers_api", "SubscribersApi")
 
     @property
     def timezones(self) -> AsyncTimezonesApi:
-        return self._sub_api("timezones_api", "TimezonesApi")  # type: ignore[no-any-return]
+        return self._sub_api("timezones_api", "TimezonesApi")
 
     @property
     def users(self) -> AsyncUsersApi:
-        return self._sub_api("users_api", "UsersApi")  # type: ignore[no-any-return]
+        return self._sub_api("users_api", "UsersApi")
 
     @property
     def webhooks(self) -> AsyncWebhooksApi:
-        return self._sub_api("webhooks_api", "WebhooksApi")  # type: ignore[no-any-return]
+        return self._sub_api("webhooks_api", "WebhooksApi")
 
 
 class AsyncPagedIterators:
@@ -5523,6 +5530,171 @@ class AsyncPagedIterators:
                 "active_since": active_since,
             },
             max_pages,
+        )
+
+
+class AsyncSeedMethods(AsyncSubApis):
+    """Mixin: the README conveniences of ``SeedMethods`` (``_seed_methods.py``),
+    awaitable; the same signatures, documentation and core."""
+
+    async def get_users(self, page_size: Optional[int] = None, **filters: Any) -> UsersResponse:
+        """One page of users. ``filters`` are get_users' query parameters
+        (``next_token``, ``email``, ``expand``, ...)."""
+        return await core.arun(self, core.one("users", "get_users", page_size=page_size, **filters))
+
+    async def get_user(self, user_id: str, **options: Any) -> User:
+        return await core.arun(self, core.one("users", "get_user_data", id=user_id, **options))
+
+    async def create_user(
+        self,
+        first_name: Optional[str] = None,
+        last_name: Optional[str] = None,
+        email: Optional[str] = None,
+        *,
+        organization_code: Optional[str] = None,
+        provided_id: Optional[str] = None,
+        email_verified: Optional[bool] = None,
+    ) -> CreateUserResponse:
+        """Create a user; the result's ``id`` is the new user's id."""
+        return await core.arun(
+            self,
+            core.create_user(
+                first_name, last_name, email, organization_code, provided_id, email_verified
+            ),
+        )
+
+    async def update_user(
+        self,
+        user_id: str,
+        first_name: Optional[str] = None,
+        last_name: Optional[str] = None,
+        **fields: Any,
+    ) -> UpdateUserResponse:
+        """Update a user's names; ``fields`` are other UpdateUserRequest fields
+        (``picture``, ``is_suspended``, ...)."""
+        return await core.arun(self, core.update_user(user_id, first_name, last_name, fields))
+
+    async def delete_user(
+        self, user_id: str, *, is_delete_profile: Optional[bool] = None
+    ) -> SuccessResponse:
+        return await core.arun(
+            self, core.one("users", "delete_user", id=user_id, is_delete_profile=is_delete_profile)
+        )
+
+    async def get_organizations(
+        self, page_size: Optional[int] = None, **filters: Any
+    ) -> GetOrganizationsResponse:
+        return await core.arun(
+            self, core.one("organizations", "get_organizations", page_size=page_size, **filters)
+        )
+
+    async def get_organization(self, org_code: str, **options: Any) -> GetOrganizationResponse:
+        return await core.arun(
+            self, core.one("organizations", "get_organization", code=org_code, **options)
+        )
+
+    async def create_organization(
+        self, name: str, **fields: Any
+    ) -> CreateOrganizationResponseOrganization:
+        """Create an organization; the result's ``code`` is the new organization's code
+        (the API's envelope also has a ``code``, its status, which is not returned)."""
+        return await core.arun(self, core.create_organization(name, fields))
+
+    async def update_organization(
+        self, org_code: str, name: Optional[str] = None, **fields: Any
+    ) -> SuccessResponse:
+        return await core.arun(self, core.update_organization(org_code, name, fields))
+
+    async def delete_organization(self, org_code: str) -> SuccessResponse:
+        return await core.arun(
+            self, core.one("organizations", "delete_organization", org_code=org_code)
+        )
+
+    async def get_roles(self, page_size: Optional[int] = None, **filters: Any) -> GetRolesResponse:
+        return await core.arun(self, core.one("roles", "get_roles", page_size=page_size, **filters))
+
+    async def get_role(self, role_id: str) -> GetRoleResponse:
+        return await core.arun(self, core.one("roles", "get_role", role_id=role_id))
+
+    async def create_role(
+        self,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        key: Optional[str] = None,
+        **fields: Any,
+    ) -> CreateRolesResponseRole:
+        """Create a role; the result's ``id`` is the new role's id."""
+        return await core.arun(self, core.create_role(name, description, key, fields))
+
+    async def update_role(
+        self,
+        role_id: str,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        key: Optional[str] = None,
+        **fields: Any,
+    ) -> SuccessResponse:
+        """Update a role. The API requires both ``name`` and ``key``; a missing one is read
+        from the role first (one extra request)."""
+        return await core.arun(self, core.update_role(role_id, name, description, key, fields))
+
+    async def delete_role(self, role_id: str) -> SuccessResponse:
+        return await core.arun(self, core.one("roles", "delete_role", role_id=role_id))
+
+    async def get_feature_flags(self, page_size: Optional[int] = None) -> FeatureFlagList:
+        """The environment's feature flags, as a list of flags (key, type, value).
+
+        The API has no list-all-flags operation other than the environment's, and that
+        one is not paginated: ``page_size`` is accepted for compatibility and, when
+        given, keeps only the first ``page_size`` flags.
+        """
+        return await core.arun(self, core.get_feature_flags(page_size))
+
+    async def create_feature_flag(
+        self,
+        name: str,
+        key: str,
+        type: str,
+        default_value: Any,
+        description: Optional[str] = None,
+        allow_override_level: Optional[str] = None,
+    ) -> FeatureFlag:
+        """Create a flag. ``type`` takes the README's ``boolean``/``string``/``integer``
+        or the API's ``bool``/``str``/``int``; ``default_value`` is sent as the API's
+        string form (``False`` -> ``"false"``). The result's ``id`` is the flag's key."""
+        return await core.arun(
+            self,
+            core.create_feature_flag(
+                name, key, type, default_value, description, allow_override_level
+            ),
+        )
+
+    async def update_feature_flag(
+        self,
+        feature_flag_id: str,
+        name: str,
+        description: str,
+        type: Optional[str] = None,
+        default_value: Any = None,
+        allow_override_level: Optional[str] = None,
+    ) -> FeatureFlag:
+        """Replace a flag's definition (``feature_flag_id`` is its key).
+
+        The API replaces the whole flag and requires every field. A missing ``type`` or
+        ``default_value`` is read from the environment's current setting of the flag; a
+        missing ``allow_override_level`` becomes ``"env"``.
+        """
+        return await core.arun(
+            self,
+            core.update_feature_flag(
+                feature_flag_id, name, description, type, default_value, allow_override_level
+            ),
+        )
+
+    async def delete_feature_flag(self, feature_flag_id: str) -> SuccessResponse:
+        """Delete a flag by key (the README calls it ``feature_flag_id``)."""
+        return await core.arun(
+            self, core.one("feature_flags", "delete_feature_flag", feature_flag_key=feature_flag_id)
         )
 
 

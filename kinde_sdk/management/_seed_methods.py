@@ -5,8 +5,11 @@ expects). Where the README's call and the API differ, the mapping is documented 
 method: creation methods return the created resource (not the response envelope), roles
 and flags fill fields the API requires on update, and flags are addressed by key.
 
-The logic lives in :mod:`._seed_core` (no I/O), shared with the async twins in
-:mod:`._async_seed_methods`; these methods only run it with the sync client.
+The logic lives in :mod:`._seed_core` (no I/O); these methods only run it with the sync
+client (``core.run(self, ...)``). The async twins (``AsyncSeedMethods`` in
+``_async_apis.py``) are generated from this class by ``scripts/gen_async_apis.py``
+(``make generate``), each ``core.run`` becoming ``await core.arun``: a method must keep
+that shape.
 """
 
 from __future__ import annotations

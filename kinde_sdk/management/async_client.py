@@ -21,8 +21,7 @@ from .._token_store import TokenStore
 from .._transport import Response, TimeoutArg
 from ._api_client import OutgoingRequest, raise_for_status
 from ._async_api import AsyncApi, PreparingApiClient
-from ._async_apis import AsyncPagedIterators
-from ._async_seed_methods import AsyncSeedMethods
+from ._async_apis import AsyncPagedIterators, AsyncSeedMethods
 from ._settings import ManagementSettings
 from .pagination import apaginate
 
