@@ -29,9 +29,11 @@ demo: install
 
 generate: install
 	$(PY) scripts/generate.py
+	$(PY) scripts/gen_async_apis.py
 
 check-generated: install
 	$(PY) scripts/check_generated.py
+	$(PY) scripts/gen_async_apis.py --check
 
 # The only target that uses the network (to fetch the specs). Exit 0 unchanged, 10 changed
 # (non-breaking), 20 breaking, 1 error. SPEC=path takes a local file instead of the URL,

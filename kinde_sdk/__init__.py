@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseValidationError,
         ServerError,
         StorageError,
         TokenError,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         UnknownKeyError,
     )
     from .kinde_api_client import KindeApiClient
-    from .management import ManagementClient
+    from .management import AsyncManagementClient, ManagementClient
 
 _LAZY = {
     "InvalidTokenError": "errors",
@@ -59,6 +60,7 @@ _LAZY = {
     "GrantType": "enums",
     "KindeApiClient": "kinde_api_client",
     "ManagementClient": "management",
+    "AsyncManagementClient": "management",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
     "ConflictError": "errors",
@@ -70,11 +72,13 @@ _LAZY = {
     "NotFoundError": "errors",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
+    "ResponseValidationError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
 }
 
 __all__ = [
+    "AsyncManagementClient",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -96,6 +100,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "StorageError",
     "TokenError",

@@ -16,9 +16,20 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any, ForwardRef, Literal, Optional, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Callable,
+    ClassVar,
+    ForwardRef,
+    Literal,
+    Optional,
+    TypeVar,
+    get_args,
+    get_origin,
+)
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class KindeModel(BaseModel):
@@ -28,7 +39,44 @@ class KindeModel(BaseModel):
     the model also reads like a mapping of its JSON field names: ``"users" in result``
     is true when the field is present and not null, ``result["users"]`` returns the
     field's value, and ``result.get("id", default)`` returns it or the default.
+
+    Unknown fields are refused (``extra="forbid"``): a request model built with a typo
+    fails at once, and a response that carries a field the spec does not know fails the
+    fast, strict parse, so that the SDK's lenient parser
+    (``kinde_sdk/management/_responses.py``) builds it instead and keeps the field.
+    Refusing costs pydantic-core nothing over ignoring: both look every key up.
+
+    A model built by the lenient parser has ``__pydantic_extra__`` set to a dict (the
+    fields the spec does not know, readable as attributes, ``obj["field"]`` and in
+    ``to_dict()``); a model that passed strict validation has it None.
     """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Python names of the fields the spec declares nullable (set by each generated model).
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # validate_assignment resets __pydantic_extra__ when extra is not "allow"; keep
+        # the unknown fields of a leniently built model across an assignment.
+        extra = self.__pydantic_extra__
+        super().__setattr__(name, value)
+        if extra is not None and self.__pydantic_extra__ is None:
+            object.__setattr__(self, "__pydantic_extra__", extra)
+
+    def _kinde_lenient_to_dict(self) -> dict[str, Any]:
+        """to_dict() of a leniently built model: every field the server sent, as sent
+        (coerced where that was lossless), then the unknown fields."""
+        out: dict[str, Any] = {}
+        fields = type(self).model_fields
+        for name in self.model_fields_set:
+            info = fields.get(name)
+            if info is None:
+                continue
+            out[info.alias or name] = _kinde_plain(getattr(self, name, None))
+        for key, value in (self.__pydantic_extra__ or {}).items():
+            out.setdefault(key, _kinde_plain(value))
+        return out
 
     def _kinde_field_name(self, key: object) -> str | None:
         if not isinstance(key, str):
@@ -45,9 +93,12 @@ class KindeModel(BaseModel):
         name = self._kinde_field_name(key)
         if name is not None:
             return True, getattr(self, name)
-        extra = getattr(self, "additional_properties", None)
-        if isinstance(extra, dict) and key in extra:
+        extra = self.__pydantic_extra__
+        if extra is not None and key in extra:
             return True, extra[key]
+        additional = getattr(self, "additional_properties", None)
+        if isinstance(additional, dict) and key in additional:
+            return True, additional[key]
         return False, None
 
     def __getitem__(self, key: str) -> Any:
@@ -63,6 +114,17 @@ class KindeModel(BaseModel):
     def get(self, key: str, default: Any = None) -> Any:
         found, value = self._kinde_lookup(key)
         return default if not found or value is None else value
+
+
+def _kinde_plain(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if isinstance(value, BaseModel) and callable(to_dict):
+        return to_dict()
+    if isinstance(value, list):
+        return [_kinde_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _kinde_plain(v) for k, v in value.items()}
+    return value
 
 
 def parse_lenient_datetime(value: Any) -> Any:
@@ -82,6 +144,52 @@ def parse_lenient_datetime(value: Any) -> Any:
         return isoparse(value)
     except (ValueError, OverflowError):
         return value
+
+
+def _isoparse(value: str) -> datetime:
+    from dateutil.parser import isoparse
+
+    try:
+        return isoparse(value)
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _KindeDateTimeSchema:
+    """How every date-time field is validated: a C-first union.
+
+    Kinde sends offsets such as ``+11`` (valid ISO 8601, refused by pydantic). A string
+    goes first to ``datetime.fromisoformat``, a C function that pydantic-core calls
+    without a Python frame and that reads ``+11`` (Python 3.11+); only a string it
+    refuses reaches python-dateutil's ``isoparse``; anything else (a datetime, a
+    timestamp) is pydantic's own date-time. A mode="before" validator costs two Python
+    frames for every value instead (scripts/bench.py).
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def from_text(parse: Any) -> Any:
+            return core_schema.chain_schema(
+                [
+                    core_schema.str_schema(strict=True),
+                    core_schema.no_info_plain_validator_function(parse),
+                ]
+            )
+
+        return core_schema.union_schema(
+            [from_text(datetime.fromisoformat), from_text(_isoparse), core_schema.datetime_schema()],
+            mode="left_to_right",
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v, info: v.isoformat() if info.mode == "json" and isinstance(v, datetime) else v,
+                info_arg=True,
+            ),
+        )
+
+
+# Generated models import this as their `datetime` (openapi/template-edits.toml): type
+# checkers see a plain datetime, pydantic validates with the schema above.
+KindeDateTime = Annotated[datetime, _KindeDateTimeSchema()]
 
 
 # Response parsing: from JSON text straight to the typed model.
@@ -151,3 +259,99 @@ def _annotation_validates_like_from_dict(annotation: Any, seen: set[type]) -> bo
             return _validates_like_from_dict(annotation, seen)
         return True
     return all(_annotation_validates_like_from_dict(arg, seen) for arg in get_args(annotation))
+
+
+# Argument validation of the generated API methods.
+
+_NONE_TYPE = type(None)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def fast_validate_call(func: _Method) -> _Method:
+    """pydantic's ``validate_call`` for a generated API method, minus two costs.
+
+    Plain keyword arguments skip pydantic: when every keyword argument is an instance of
+    exactly a type its annotation accepts without conversion or constraint (``str`` for
+    ``StrictStr``, ``int`` for ``StrictInt``, a request model for its class, None for an
+    Optional, ...), pydantic would hand them on unchanged, so the method runs directly.
+    Anything else (positional arguments, unknown names, other types, constrained or
+    container arguments) goes through pydantic's validator, built on first use, and
+    fails exactly as it always did.
+    """
+    import functools
+
+    state: dict[str, Any] = {}
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        validated = state.get("validated")
+        if validated is None:
+            from pydantic import ConfigDict, validate_call
+
+            validated = validate_call(config=ConfigDict(defer_build=True))(func)
+            state["validated"] = validated
+        return validated(*args, **kwargs)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        plain = state.get("plain")
+        if plain is None:
+            plain = _plain_argument_types(func)
+            state["plain"] = plain
+        if len(args) == 1:
+            for name, value in kwargs.items():
+                allowed = plain.get(name)
+                if allowed is None or type(value) not in allowed:
+                    return slow(*args, **kwargs)
+            return func(*args, **kwargs)
+        return slow(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _plain_argument_types(func: Any) -> dict[str, frozenset[type]]:
+    """Argument name -> the exact types pydantic passes through unchanged for it."""
+    import inspect
+    from typing import get_type_hints
+
+    try:
+        hints = get_type_hints(func, include_extras=True)
+    except Exception:  # an unresolvable hint: every call takes pydantic's path
+        return {}
+    out: dict[str, frozenset[type]] = {}
+    for name in inspect.signature(func).parameters:
+        if name in hints:
+            found = _plain_types(hints[name])
+            if found:
+                out[name] = frozenset(found)
+    return out
+
+
+def _plain_types(annotation: Any) -> Optional[set[type]]:
+    from pydantic import Strict
+    from pydantic.fields import FieldInfo
+
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *meta = get_args(annotation)
+        for item in meta:
+            if isinstance(item, Strict):
+                continue
+            if isinstance(item, FieldInfo) and all(isinstance(m, Strict) for m in item.metadata):
+                continue
+            return None  # a constraint (length, range, pattern ...): pydantic checks it
+        return _plain_types(base)
+    if origin is not None and str(origin) == "typing.Union":
+        found: set[type] = set()
+        for arg in get_args(annotation):
+            part = _plain_types(arg)
+            if part is None:
+                return None
+            found |= part
+        return found
+    if annotation is None or annotation is _NONE_TYPE:
+        return {_NONE_TYPE}
+    if annotation in (str, int, bool, float, datetime):
+        return {annotation}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {annotation}
+    return None

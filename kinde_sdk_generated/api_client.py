@@ -284,6 +284,13 @@ class ApiClient:
 
         return response_data
 
+    def kinde_response_data(self, response_data, response_types_map):
+        """The typed data of a response: ``response_deserialize(...).data``."""
+        response_data.read()
+        return self.response_deserialize(
+            response_data=response_data, response_types_map=response_types_map
+        ).data
+
     def response_deserialize(
         self,
         response_data: rest.RESTResponse,

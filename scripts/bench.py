@@ -622,6 +622,7 @@ class Bench:
                 ("token verification", self.bench_verify),
                 ("M2M token cache", self.bench_threads),
                 ("peak memory", self.bench_memory),
+                ("async management", lambda: __import__("bench_async").run_with(self)),
             ]
             for label, step in steps:
                 print(f"bench: {label} ...", file=sys.stderr, flush=True)

@@ -7,10 +7,12 @@
    ``kinde_sdk/management/_sub_apis.py``), and the class has the operationId in snake_case
    as a method.
 2. Every generated method the handwritten management code calls (``self.users.get_users``
-   in ``_seed_methods.py``, ``client.py``, ...; found by reading their AST, so the list
-   cannot go stale) is an operation of the spec and exists in the generated package.
-   Every public convenience of ``SeedMethods`` must reach the API through such a call (or
-   through another convenience), so a refactor that hides its calls is noticed too.
+   in ``client.py``, ...; ``Call("users", "create_user", ...)`` and ``one("users",
+   "get_users", ...)`` in the conveniences' sans-I/O core ``_seed_core.py``; found by
+   reading their AST, so the list cannot go stale) is an operation of the spec and exists
+   in the generated package. Every public convenience of ``SeedMethods`` must reach the
+   API through such a call (directly, through a core function, or through another
+   convenience), so a refactor that hides its calls is noticed too.
 
 Usage: ``check_coverage.py [--spec PATH] [--generated DIR]``; by default the committed
 Management API spec (hash-checked) and ``kinde_sdk_generated/``. Exit 0 when covered, 1
@@ -35,6 +37,7 @@ from _build import GENERATED_PACKAGE, MANAGEMENT, ROOT, BuildError, locked_spec
 MANAGEMENT_DIR = ROOT / "kinde_sdk" / "management"
 SUB_APIS_FILE = MANAGEMENT_DIR / "_sub_apis.py"
 SEED_METHODS_FILE = MANAGEMENT_DIR / "_seed_methods.py"
+SEED_CORE_FILE = MANAGEMENT_DIR / "_seed_core.py"
 SEED_CLASS = "SeedMethods"
 # Variants the generator emits beside each operation's method.
 METHOD_SUFFIXES = ("_with_http_info", "_without_preload_content")
@@ -122,27 +125,62 @@ def _self_attribute(node: ast.AST) -> str | None:
     return None
 
 
+# The conveniences' core names operations as data: ``Call("users", "get_users", ...)``
+# and ``one("users", "get_users", ...)`` (kinde_sdk/management/_seed_core.py).
+OPERATION_CALLS = frozenset({"Call", "one"})
+
+
+def _named_operation(node: ast.AST) -> tuple[str, str] | None:
+    """(attribute, method) of ``Call("api", "method", ...)`` / ``one("api", "method")``."""
+    if not isinstance(node, ast.Call) or len(node.args) < 2:
+        return None
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    first, second = node.args[0], node.args[1]
+    if (
+        name in OPERATION_CALLS
+        and isinstance(first, ast.Constant)
+        and isinstance(first.value, str)
+        and isinstance(second, ast.Constant)
+        and isinstance(second.value, str)
+    ):
+        return first.value, second.value
+    return None
+
+
+def _operations_used(func: ast.AST, attributes: set[str]) -> list[tuple[int, str, str]]:
+    """(line, attribute, method) of every operation ``func`` calls or names."""
+    found = []
+    for node in ast.walk(func):
+        if isinstance(node, ast.Attribute) and _self_attribute(node.value) in attributes:
+            found.append((node.lineno, str(_self_attribute(node.value)), node.attr))
+        named = _named_operation(node)
+        if named is not None and named[0] in attributes:
+            found.append((node.lineno, *named))
+    return found
+
+
 def api_calls(directory: Path, attributes: set[str]) -> list[ApiCall]:
-    """Every ``self.<sub-API attribute>.<method>`` in the modules of ``directory``."""
+    """Every operation the modules of ``directory`` call (``self.<sub-API>.<method>``) or
+    name for the conveniences' core."""
     calls: list[ApiCall] = []
     for path in sorted(directory.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for func in ast.walk(tree):
             if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            for node in ast.walk(func):
-                if isinstance(node, ast.Attribute) and _self_attribute(node.value) in attributes:
-                    calls.append(
-                        ApiCall(
-                            source=path.relative_to(ROOT).as_posix()
-                            if path.is_relative_to(ROOT)
-                            else str(path),
-                            function=func.name,
-                            line=node.lineno,
-                            attribute=str(_self_attribute(node.value)),
-                            method=node.attr,
-                        )
+            for line, attribute, method in _operations_used(func, attributes):
+                calls.append(
+                    ApiCall(
+                        source=path.relative_to(ROOT).as_posix()
+                        if path.is_relative_to(ROOT)
+                        else str(path),
+                        function=func.name,
+                        line=line,
+                        attribute=attribute,
+                        method=method,
                     )
+                )
     # A nested function is walked twice (as itself and inside its parent): keep one.
     return sorted(set(calls), key=lambda c: (c.source, c.line, c.function))
 
@@ -160,13 +198,30 @@ def unreached_conveniences(source: Path, attributes: set[str]) -> list[str]:
         for n in seed.body
         if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")
     }
+    # Core functions (in the module beside, ``_seed_core.py``) that name an operation.
+    core_file = source.with_name(SEED_CORE_FILE.name)
+    core_reaching: set[str] = set()
+    if core_file.is_file():
+        core_tree = ast.parse(core_file.read_text(encoding="utf-8"))
+        core_reaching = {
+            fn.name
+            for fn in core_tree.body
+            if isinstance(fn, ast.FunctionDef) and _operations_used(fn, attributes)
+        }
     problems = []
     for name, func in methods.items():
         used = {_self_attribute(n) for n in ast.walk(func) if isinstance(n, ast.Attribute)}
-        if not used & (attributes | (methods.keys() - {name})):
+        used |= {attribute for _line, attribute, _method in _operations_used(func, attributes)}
+        core = {
+            n.func.attr
+            for n in ast.walk(func)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        }
+        if not used & (attributes | (methods.keys() - {name})) and not core & core_reaching:
             problems.append(
                 f"{SEED_CLASS}.{name}() calls no generated API method this check can see "
-                f"(expected self.<api>.<method>(...) in {source.name})"
+                f"(expected self.<api>.<method>(...) in {source.name}, or a core function "
+                f"naming one in {SEED_CORE_FILE.name})"
             )
     return problems
 

@@ -5,7 +5,9 @@ For each spec of openapi/spec.lock.json (or the ones named with --spec): check t
 committed spec against the lock, apply its spec-fixes file, build the template directory
 (stock templates from the pinned generator jar with its template-edits file applied, plus
 its templates folder), run openapi-generator with its generator config, and swap the new
-package into place. Two runs on the same inputs give byte-identical trees. No network.
+package into place. The Management package also gets the typed iterators of its
+cursor-paged lists (scripts/_paged.py). Two runs on the same inputs give byte-identical
+trees. No network.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from _build import (
     load_edits,
     select_specs,
 )
+from _paged import write_paged_module
 
 
 def patch_spec(source: Path, dest: Path | None = None, *, spec: Spec | None = None) -> Path:
@@ -141,6 +144,10 @@ def generate_from(source: Path, output: Path, *, spec: Spec | None = None) -> Pa
                 " set that packageName?"
             )
         (fresh / "py.typed").write_text("")
+        if spec.name == MANAGEMENT:
+            # Only Management pages with next_token; the Account API's clients follow
+            # starting_after themselves (kinde_sdk/account).
+            write_paged_module(fresh)
         staged = output.with_name(f".{output.name}.new")
         shutil.rmtree(staged, ignore_errors=True)
         shutil.copytree(fresh, staged)

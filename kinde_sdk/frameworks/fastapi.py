@@ -60,6 +60,7 @@ from ._session import (
     normalize_names,
     parse_bearer,
 )
+from .fastapi_management import KindeLifespan, get_kinde_client, get_management_client
 
 if TYPE_CHECKING:
     from ..auth.async_token_validator import AsyncTokenValidator
@@ -70,8 +71,11 @@ __all__ = [
     "BearerAuth",
     "BearerAuthMiddleware",
     "KindeFastAPI",
+    "KindeLifespan",
     "RequireAuth",
     "get_current_user",
+    "get_kinde_client",
+    "get_management_client",
     "kinde_webhook",
     "require_user",
 ]

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from .._config import from_env, normalize_domain, require
+from kinde_sdk_generated._kinde_paged import PagedIterators
+
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._token_store import TokenStore
 from .._transport import TimeoutArg, Transport
 from ._seed_methods import SeedMethods
+from ._settings import AUDIENCE_ENV as AUDIENCE_ENV  # the names stay importable from here
+from ._settings import CLIENT_ID_ENV as CLIENT_ID_ENV
+from ._settings import CLIENT_SECRET_ENV as CLIENT_SECRET_ENV
+from ._settings import DOMAIN_ENV as DOMAIN_ENV
+from ._settings import TOKEN_PATH as TOKEN_PATH
+from ._settings import ManagementSettings
 from .pagination import paginate
 
 if TYPE_CHECKING:
     from ._api_client import TransportApiClient
 
-DOMAIN_ENV = ("KINDE_DOMAIN", "KINDE_HOST")
-CLIENT_ID_ENV = ("KINDE_MANAGEMENT_CLIENT_ID", "KINDE_CLIENT_ID")
-CLIENT_SECRET_ENV = ("KINDE_MANAGEMENT_CLIENT_SECRET", "KINDE_CLIENT_SECRET")
-AUDIENCE_ENV = ("KINDE_MANAGEMENT_AUDIENCE",)
-TOKEN_PATH = "/oauth2/token"
 
-
-class ManagementClient(SeedMethods):
+class ManagementClient(SeedMethods, PagedIterators):
     """A client for the Kinde Management API.
 
     Every generated API is an attribute (``client.users``, ``client.organizations``,
@@ -37,6 +38,11 @@ class ManagementClient(SeedMethods):
     Settings not passed fall back to ``KINDE_DOMAIN``/``KINDE_HOST``,
     ``KINDE_MANAGEMENT_CLIENT_ID``/``KINDE_CLIENT_ID`` and
     ``KINDE_MANAGEMENT_CLIENT_SECRET``/``KINDE_CLIENT_SECRET``.
+
+    Responses are read leniently: a body that differs from the API spec the SDK was
+    built from (a new field, a new enum value, a number for a string ...) is kept as
+    sent, with one warning per model and field. ``strict_responses=True`` raises
+    :class:`~kinde_sdk.errors.ResponseValidationError` instead.
 
     ``token_store`` shares the tokens between processes too
     (:class:`~kinde_sdk.auth.RedisTokenStore`, :class:`~kinde_sdk.auth.FileTokenStore`):
@@ -56,16 +62,16 @@ class ManagementClient(SeedMethods):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
+        strict_responses: bool = False,
         token_store: Optional[TokenStore] = None,
     ) -> None:
-        domain = require(from_env(domain, *DOMAIN_ENV), "domain", DOMAIN_ENV)
-        client_id = require(from_env(client_id, *CLIENT_ID_ENV), "client_id", CLIENT_ID_ENV)
-        client_secret = require(
-            from_env(client_secret, *CLIENT_SECRET_ENV), "client_secret", CLIENT_SECRET_ENV
-        )
-        self.origin = normalize_domain(domain)
-        self.client_id = client_id
-        self.audience = from_env(audience, *AUDIENCE_ENV) or f"{self.origin}/api"
+        settings = ManagementSettings.resolve(domain, client_id, client_secret, audience)
+        self.origin = settings.origin
+        self.client_id = settings.client_id
+        self.audience = settings.audience
+        # False: a response that differs from the spec is kept as sent (one warning per
+        # model and field); True: it raises ResponseValidationError (for tests).
+        self.strict_responses = strict_responses
         self._owns_transport = transport is None
         self._transport = transport or Transport(
             timeout=timeout,
@@ -73,9 +79,9 @@ class ManagementClient(SeedMethods):
             headers=default_headers,
         )
         self._tokens = ClientCredentialsTokenProvider(
-            token_url=f"{self.origin}{TOKEN_PATH}",
-            client_id=client_id,
-            client_secret=client_secret,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
             audience=self.audience,
             transport=self._transport,
             refresh_margin=token_refresh_margin,
@@ -114,7 +120,10 @@ class ManagementClient(SeedMethods):
                     from ._api_client import TransportApiClient
 
                     self._api_client = TransportApiClient(
-                        origin=self.origin, transport=self._transport, tokens=self._tokens
+                        origin=self.origin,
+                        transport=self._transport,
+                        tokens=self._tokens,
+                        strict_responses=self.strict_responses,
                     )
                 cls = getattr(
                     importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name
@@ -124,18 +133,18 @@ class ManagementClient(SeedMethods):
         return api
 
     # -- lazy pagination -----------------------------------------------------------------
+    # One typed iterator per cursor-paged list (iter_users, iter_roles, ...) comes from
+    # PagedIterators, generated from the spec by `make generate` (scripts/_paged.py).
 
-    def iter_users(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        """Every user, following ``next_token``; pages are fetched as they are consumed."""
-        return paginate(self.users.get_users, "users", page_size=page_size, **filters)
-
-    def iter_organizations(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        return paginate(
-            self.organizations.get_organizations, "organizations", page_size=page_size, **filters
-        )
-
-    def iter_roles(self, page_size: Optional[int] = None, **filters: Any) -> Iterator[Any]:
-        return paginate(self.roles.get_roles, "roles", page_size=page_size, **filters)
+    def _kinde_paginate(
+        self,
+        list_method: Callable[..., Any],
+        items_field: str,
+        params: dict[str, Any],
+        max_pages: Optional[int],
+    ) -> Iterator[Any]:
+        sent = {name: value for name, value in params.items() if value is not None}
+        return paginate(list_method, items_field, max_pages=max_pages, **sent)
 
     def paginate(
         self, list_method: Any, items_field: str, *, page_size: Optional[int] = None, **params: Any

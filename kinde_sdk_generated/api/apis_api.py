@@ -12,10 +12,8 @@
 
 
 import warnings
-from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
-
-# Each method's argument validator is built on its first call, not at import.
-validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
+from pydantic import Field, StrictFloat, StrictStr, StrictInt
+from kinde_sdk_generated._kinde_model import fast_validate_call as validate_call
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
@@ -124,11 +122,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -420,11 +416,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -714,11 +708,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -997,11 +989,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1275,11 +1265,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1571,11 +1559,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1852,11 +1838,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2126,11 +2110,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2407,11 +2389,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2677,11 +2657,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2953,11 +2931,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3255,11 +3231,9 @@ class APIsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call

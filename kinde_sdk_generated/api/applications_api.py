@@ -12,10 +12,8 @@
 
 
 import warnings
-from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
-
-# Each method's argument validator is built on its first call, not at import.
-validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
+from pydantic import Field, StrictFloat, StrictStr, StrictInt
+from kinde_sdk_generated._kinde_model import fast_validate_call as validate_call
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
@@ -119,11 +117,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -400,11 +396,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -683,11 +677,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -957,11 +949,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1238,11 +1228,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1520,11 +1508,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1829,11 +1815,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2099,11 +2083,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2377,11 +2359,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2679,11 +2659,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2964,11 +2942,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3249,11 +3225,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3547,11 +3521,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3849,11 +3821,9 @@ class ApplicationsApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call

@@ -12,10 +12,8 @@
 
 
 import warnings
-from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
-
-# Each method's argument validator is built on its first call, not at import.
-validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
+from pydantic import Field, StrictFloat, StrictStr, StrictInt
+from kinde_sdk_generated._kinde_model import fast_validate_call as validate_call
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
@@ -126,11 +124,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -420,11 +416,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -703,11 +697,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -977,11 +969,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1258,11 +1248,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1540,11 +1528,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1850,11 +1836,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2133,11 +2117,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2451,11 +2433,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2756,11 +2736,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3061,11 +3039,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3362,11 +3338,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3647,11 +3621,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3944,11 +3916,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -4243,11 +4213,9 @@ class RolesApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call

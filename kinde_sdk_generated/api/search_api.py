@@ -12,10 +12,8 @@
 
 
 import warnings
-from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
-
-# Each method's argument validator is built on its first call, not at import.
-validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
+from pydantic import Field, StrictFloat, StrictStr, StrictInt
+from kinde_sdk_generated._kinde_model import fast_validate_call as validate_call
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
@@ -129,11 +127,9 @@ class SearchApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call

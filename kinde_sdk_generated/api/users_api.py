@@ -12,10 +12,8 @@
 
 
 import warnings
-from pydantic import ConfigDict, validate_call as _pydantic_validate_call, Field, StrictFloat, StrictStr, StrictInt
-
-# Each method's argument validator is built on its first call, not at import.
-validate_call = _pydantic_validate_call(config=ConfigDict(defer_build=True))
+from pydantic import Field, StrictFloat, StrictStr, StrictInt
+from kinde_sdk_generated._kinde_model import fast_validate_call as validate_call
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
@@ -120,11 +118,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -407,11 +403,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -706,11 +700,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -992,11 +984,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1268,11 +1258,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1561,11 +1549,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -1858,11 +1844,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2130,11 +2114,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2434,11 +2416,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -2820,11 +2800,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3092,11 +3070,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3368,11 +3344,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3652,11 +3626,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -3928,11 +3900,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -4227,11 +4197,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -4531,11 +4499,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -4830,11 +4796,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call
@@ -5133,11 +5097,9 @@ class UsersApi:
             *_param,
             _request_timeout=_request_timeout
         )
-        response_data.read()
-        return self.api_client.response_deserialize(
-            response_data=response_data,
-            response_types_map=_response_types_map,
-        ).data
+        return self.api_client.kinde_response_data(
+            response_data, _response_types_map
+        )
 
 
     @validate_call

@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.create_apis_response_api import CreateApisRespon
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class CreateApisResponse(KindeModel):
     """
@@ -35,6 +35,7 @@ class CreateApisResponse(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="A Kinde generated status code.", json_schema_extra={"examples": ["OK"]})
     api: Optional[CreateApisResponseApi] = None
     __properties: ClassVar[List[str]] = ["message", "code", "api"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateApisResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

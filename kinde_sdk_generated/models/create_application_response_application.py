@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class CreateApplicationResponseApplication(KindeModel):
     """
@@ -34,6 +34,7 @@ class CreateApplicationResponseApplication(KindeModel):
     client_id: Optional[StrictStr] = Field(default=None, description="The application's client ID.", json_schema_extra={"examples": ["3b0b5c6c8fcc464fab397f4969b5f482"]})
     client_secret: Optional[StrictStr] = Field(default=None, description="The application's client secret.", json_schema_extra={"examples": ["sUJSHI3ZQEVTJkx6hOxdOSHaLsZkCBRFLzTNOI791rX8mDjgt7LC"]})
     __properties: ClassVar[List[str]] = ["id", "client_id", "client_secret"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class CreateApplicationResponseApplication(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

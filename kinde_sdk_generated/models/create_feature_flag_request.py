@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class CreateFeatureFlagRequest(KindeModel):
     """
@@ -37,6 +37,7 @@ class CreateFeatureFlagRequest(KindeModel):
     allow_override_level: Optional[StrictStr] = Field(default=None, description="Allow the flag to be overridden at a different level.")
     default_value: StrictStr = Field(description="Default value for the flag used by environments and organizations.")
     __properties: ClassVar[List[str]] = ["name", "description", "key", "type", "allow_override_level", "default_value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -86,6 +87,8 @@ class CreateFeatureFlagRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

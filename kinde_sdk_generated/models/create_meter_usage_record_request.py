@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class CreateMeterUsageRecordRequest(KindeModel):
     """
@@ -37,11 +37,7 @@ class CreateMeterUsageRecordRequest(KindeModel):
     meter_usage_timestamp: Optional[datetime] = Field(default=None, description="The date and time the usage needs to be recorded for (defaults to current date/time)", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     meter_type_code: Optional[StrictStr] = Field(default=None, description="Absolutes overrides the current usage")
     __properties: ClassVar[List[str]] = ["customer_agreement_id", "billing_feature_code", "meter_value", "meter_usage_timestamp", "meter_type_code"]
-
-    @_kinde_field_validator('meter_usage_timestamp', mode="before")
-    @classmethod
-    def _meter_usage_timestamp_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('meter_type_code')
     def meter_type_code_validate_enum(cls, value):
@@ -84,6 +80,8 @@ class CreateMeterUsageRecordRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

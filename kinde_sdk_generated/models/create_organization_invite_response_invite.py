@@ -25,8 +25,8 @@ from kinde_sdk_generated.models.get_organization_invite_response_roles_inner imp
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class CreateOrganizationInviteResponseInvite(KindeModel):
     """
@@ -45,16 +45,7 @@ class CreateOrganizationInviteResponseInvite(KindeModel):
     is_revoked: Optional[StrictBool] = Field(default=None, description="Whether the invitation has been revoked. Always false for a freshly created invitation.", json_schema_extra={"examples": [False]})
     invite_link: Optional[StrictStr] = Field(default=None, description="URL to share with the invitee to accept the invitation.", json_schema_extra={"examples": ["https://example.kinde.com/team_invitation?code=inv_abc123def456"]})
     __properties: ClassVar[List[str]] = ["id", "code", "email", "first_name", "last_name", "full_name", "created_on", "is_sent", "accepted_on", "roles", "is_revoked", "invite_link"]
-
-    @_kinde_field_validator('created_on', mode="before")
-    @classmethod
-    def _created_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('accepted_on', mode="before")
-    @classmethod
-    def _accepted_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["first_name", "last_name", "accepted_on", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -87,6 +78,8 @@ class CreateOrganizationInviteResponseInvite(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

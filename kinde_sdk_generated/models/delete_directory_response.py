@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class DeleteDirectoryResponse(KindeModel):
     """
@@ -34,6 +34,7 @@ class DeleteDirectoryResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["SCIM directory deleted successfully"]})
     directory_id: Optional[StrictStr] = Field(default=None, description="The ID of the deleted SCIM directory.", json_schema_extra={"examples": ["directory_0192b1941f125645fa15bf28a662a0b3"]})
     __properties: ClassVar[List[str]] = ["code", "message", "directory_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class DeleteDirectoryResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

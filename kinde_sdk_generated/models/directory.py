@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class Directory(KindeModel):
     """
@@ -44,6 +44,7 @@ class Directory(KindeModel):
     last_sync_error: Optional[StrictStr] = Field(default=None, description="The last sync error message.", json_schema_extra={"examples": ["Connection timeout"]})
     created_on: Optional[datetime] = Field(default=None, description="When the directory was created.", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     __properties: ClassVar[List[str]] = ["id", "directory_name", "directory_endpoint_id", "secret_token", "status", "organization_code", "enterprise_connection_id", "enterprise_connection_name", "last_sync_started_at", "last_sync_completed_at", "last_sync_error", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["enterprise_connection_id", "enterprise_connection_name", "last_sync_started_at", "last_sync_completed_at", "last_sync_error", ])
 
     @field_validator('status')
     def status_validate_enum(cls, value):
@@ -54,21 +55,6 @@ class Directory(KindeModel):
         if value not in set(['Pending', 'Validating', 'Active', 'Inactive', 'Error']):
             raise ValueError("must be one of enum values ('Pending', 'Validating', 'Active', 'Inactive', 'Error')")
         return value
-
-    @_kinde_field_validator('last_sync_started_at', mode="before")
-    @classmethod
-    def _last_sync_started_at_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('last_sync_completed_at', mode="before")
-    @classmethod
-    def _last_sync_completed_at_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('created_on', mode="before")
-    @classmethod
-    def _created_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -101,6 +87,8 @@ class Directory(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetApiKeysResponseApiKeysInner(KindeModel):
     """
@@ -44,16 +44,7 @@ class GetApiKeysResponseApiKeysInner(KindeModel):
     api_ids: Optional[List[StrictStr]] = Field(default=None, description="Array of API IDs associated with this key.", json_schema_extra={"examples": [["api_123", "api_456"]]})
     scopes: Optional[List[StrictStr]] = Field(default=None, description="Array of scopes associated with this key.", json_schema_extra={"examples": [["read:users", "write:users"]]})
     __properties: ClassVar[List[str]] = ["id", "name", "type", "status", "key_prefix", "key_suffix", "created_on", "last_verified_on", "last_verified_ip", "created_by", "api_ids", "scopes"]
-
-    @_kinde_field_validator('created_on', mode="before")
-    @classmethod
-    def _created_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('last_verified_on', mode="before")
-    @classmethod
-    def _last_verified_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["key_suffix", "last_verified_on", "last_verified_ip", "created_by", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -86,6 +77,8 @@ class GetApiKeysResponseApiKeysInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -25,8 +25,8 @@ from kinde_sdk_generated.models.get_api_response_api_scopes_inner import GetApiR
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetApiResponseApi(KindeModel):
     """
@@ -39,6 +39,7 @@ class GetApiResponseApi(KindeModel):
     scopes: Optional[List[GetApiResponseApiScopesInner]] = None
     applications: Optional[List[GetApiResponseApiApplicationsInner]] = None
     __properties: ClassVar[List[str]] = ["id", "name", "audience", "is_management_api", "scopes", "applications"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -71,6 +72,8 @@ class GetApiResponseApi(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

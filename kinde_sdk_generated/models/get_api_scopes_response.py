@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.get_api_scopes_response_scopes_inner import GetA
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetApiScopesResponse(KindeModel):
     """
@@ -35,6 +35,7 @@ class GetApiScopesResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["success_response"]})
     scopes: Optional[List[GetApiScopesResponseScopesInner]] = None
     __properties: ClassVar[List[str]] = ["code", "message", "scopes"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class GetApiScopesResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -25,8 +25,8 @@ from kinde_sdk_generated.models.get_billing_agreements_response_agreements_inner
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetBillingAgreementsResponseAgreementsInner(KindeModel):
     """
@@ -40,21 +40,7 @@ class GetBillingAgreementsResponseAgreementsInner(KindeModel):
     current_period_end: Optional[datetime] = Field(default=None, description="The end date of the agreement's current billing period (typically the next billing date). Null when the agreement has no current billing cycle; may be in the past if cycle roll or provider sync has lagged. ", json_schema_extra={"examples": ["2026-09-06T12:53:57Z"]})
     entitlements: Optional[List[GetBillingAgreementsResponseAgreementsInnerEntitlementsInner]] = Field(default=None, description="A list of billing entitlements that is part of this agreement")
     __properties: ClassVar[List[str]] = ["id", "plan_code", "expires_on", "billing_group_id", "current_period_start", "current_period_end", "entitlements"]
-
-    @_kinde_field_validator('expires_on', mode="before")
-    @classmethod
-    def _expires_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('current_period_start', mode="before")
-    @classmethod
-    def _current_period_start_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('current_period_end', mode="before")
-    @classmethod
-    def _current_period_end_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["expires_on", "billing_group_id", "current_period_start", "current_period_end", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -87,6 +73,8 @@ class GetBillingAgreementsResponseAgreementsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

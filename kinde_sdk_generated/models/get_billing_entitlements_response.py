@@ -25,8 +25,8 @@ from kinde_sdk_generated.models.get_billing_entitlements_response_plans_inner im
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetBillingEntitlementsResponse(KindeModel):
     """
@@ -38,6 +38,7 @@ class GetBillingEntitlementsResponse(KindeModel):
     entitlements: Optional[List[GetBillingEntitlementsResponseEntitlementsInner]] = Field(default=None, description="A list of entitlements")
     plans: Optional[List[GetBillingEntitlementsResponsePlansInner]] = Field(default=None, description="A list of plans.")
     __properties: ClassVar[List[str]] = ["code", "message", "has_more", "entitlements", "plans"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -70,6 +71,8 @@ class GetBillingEntitlementsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

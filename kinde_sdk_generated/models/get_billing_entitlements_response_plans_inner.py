@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetBillingEntitlementsResponsePlansInner(KindeModel):
     """
@@ -34,11 +34,7 @@ class GetBillingEntitlementsResponsePlansInner(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="The plan code the billing customer is subscribed to")
     subscribed_on: Optional[datetime] = Field(default=None, json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     __properties: ClassVar[List[str]] = ["code", "subscribed_on"]
-
-    @_kinde_field_validator('subscribed_on', mode="before")
-    @classmethod
-    def _subscribed_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -71,6 +67,8 @@ class GetBillingEntitlementsResponsePlansInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

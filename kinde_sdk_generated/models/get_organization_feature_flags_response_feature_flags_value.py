@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetOrganizationFeatureFlagsResponseFeatureFlagsValue(KindeModel):
     """
@@ -33,6 +33,7 @@ class GetOrganizationFeatureFlagsResponseFeatureFlagsValue(KindeModel):
     type: Optional[StrictStr] = None
     value: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["type", "value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -75,6 +76,8 @@ class GetOrganizationFeatureFlagsResponseFeatureFlagsValue(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetOrganizationRoleActiveUsersCountResponse(KindeModel):
     """
@@ -37,16 +37,7 @@ class GetOrganizationRoleActiveUsersCountResponse(KindeModel):
     date_time_from: Optional[datetime] = Field(default=None, description="Start of the active period that was used (inclusive), in UTC at second precision after any rounding.")
     date_time_to: Optional[datetime] = Field(default=None, description="End of the active period that was used (inclusive), in UTC at second precision after any rounding.")
     __properties: ClassVar[List[str]] = ["code", "message", "active_users_count", "date_time_from", "date_time_to"]
-
-    @_kinde_field_validator('date_time_from', mode="before")
-    @classmethod
-    def _date_time_from_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('date_time_to', mode="before")
-    @classmethod
-    def _date_time_to_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -79,6 +70,8 @@ class GetOrganizationRoleActiveUsersCountResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

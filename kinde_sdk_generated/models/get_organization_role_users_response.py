@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.get_organization_role_users_response_users_inner
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetOrganizationRoleUsersResponse(KindeModel):
     """
@@ -36,6 +36,7 @@ class GetOrganizationRoleUsersResponse(KindeModel):
     users: Optional[List[GetOrganizationRoleUsersResponseUsersInner]] = None
     next_token: Optional[StrictStr] = Field(default=None, description="Pagination token.")
     __properties: ClassVar[List[str]] = ["code", "message", "users", "next_token"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["next_token", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetOrganizationRoleUsersResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

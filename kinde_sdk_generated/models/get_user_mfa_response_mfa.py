@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetUserMfaResponseMfa(KindeModel):
     """
@@ -39,16 +39,7 @@ class GetUserMfaResponseMfa(KindeModel):
     usage_count: Optional[StrictInt] = Field(default=None, description="The number of times MFA has been used.", json_schema_extra={"examples": [2]})
     last_used_on: Optional[datetime] = Field(default=None, description="The timestamp when the MFA was last used.", json_schema_extra={"examples": ["2024-11-18T13:32:07.22538+11:00"]})
     __properties: ClassVar[List[str]] = ["id", "type", "created_on", "name", "is_verified", "usage_count", "last_used_on"]
-
-    @_kinde_field_validator('created_on', mode="before")
-    @classmethod
-    def _created_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('last_used_on', mode="before")
-    @classmethod
-    def _last_used_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -81,6 +72,8 @@ class GetUserMfaResponseMfa(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

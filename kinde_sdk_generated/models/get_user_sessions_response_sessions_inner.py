@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class GetUserSessionsResponseSessionsInner(KindeModel):
     """
@@ -44,21 +44,7 @@ class GetUserSessionsResponseSessionsInner(KindeModel):
     initial_ip_address: Optional[StrictStr] = Field(default=None, description="The IP address from which the session was initially started.", json_schema_extra={"examples": ["192.168.65.1"]})
     initial_user_agent: Optional[StrictStr] = Field(default=None, description="The user agent (browser or app) used when the session was first created.", json_schema_extra={"examples": ["Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36"]})
     __properties: ClassVar[List[str]] = ["user_id", "org_code", "client_id", "expires_on", "session_id", "started_on", "updated_on", "connection_id", "last_ip_address", "last_user_agent", "initial_ip_address", "initial_user_agent"]
-
-    @_kinde_field_validator('expires_on', mode="before")
-    @classmethod
-    def _expires_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('started_on', mode="before")
-    @classmethod
-    def _started_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
-
-    @_kinde_field_validator('updated_on', mode="before")
-    @classmethod
-    def _updated_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -91,6 +77,8 @@ class GetUserSessionsResponseSessionsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class ReplaceOrganizationMFARequest(KindeModel):
     """
@@ -33,6 +33,7 @@ class ReplaceOrganizationMFARequest(KindeModel):
     enabled_factors: List[StrictStr] = Field(description="The MFA methods to enable.")
     is_recovery_codes_enabled: Optional[StrictBool] = Field(default=True, description="Determines whether recovery codes are shown to users during MFA setup for this specific organization. This overrides the environment-level setting.")
     __properties: ClassVar[List[str]] = ["enabled_factors", "is_recovery_codes_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('enabled_factors')
     def enabled_factors_validate_enum(cls, value):
@@ -73,6 +74,8 @@ class ReplaceOrganizationMFARequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

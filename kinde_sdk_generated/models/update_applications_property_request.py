@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.update_applications_property_request_value impor
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class UpdateApplicationsPropertyRequest(KindeModel):
     """
@@ -33,6 +33,7 @@ class UpdateApplicationsPropertyRequest(KindeModel):
     """ # noqa: E501
     value: UpdateApplicationsPropertyRequestValue
     __properties: ClassVar[List[str]] = ["value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateApplicationsPropertyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -24,8 +24,8 @@ from kinde_sdk_generated.models.update_organization_users_request_users_inner im
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class UpdateOrganizationUsersRequest(KindeModel):
     """
@@ -33,6 +33,7 @@ class UpdateOrganizationUsersRequest(KindeModel):
     """ # noqa: E501
     users: Optional[List[UpdateOrganizationUsersRequestUsersInner]] = Field(default=None, description="Users to add, update or remove from the organization.")
     __properties: ClassVar[List[str]] = ["users"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateOrganizationUsersRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

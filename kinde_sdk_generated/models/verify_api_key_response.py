@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
-from pydantic import field_validator as _kinde_field_validator
-from kinde_sdk_generated._kinde_model import KindeModel, parse_lenient_datetime
+from kinde_sdk_generated._kinde_model import KindeModel
+from kinde_sdk_generated._kinde_model import KindeDateTime as datetime  # noqa: F811
 
 class VerifyApiKeyResponse(KindeModel):
     """
@@ -42,11 +42,7 @@ class VerifyApiKeyResponse(KindeModel):
     last_verified_on: Optional[datetime] = Field(default=None, description="When the API key was last verified.", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     verification_count: Optional[StrictInt] = Field(default=None, description="Number of times this API key has been verified.", json_schema_extra={"examples": [42]})
     __properties: ClassVar[List[str]] = ["code", "message", "is_valid", "key_id", "status", "scopes", "org_code", "user_id", "last_verified_on", "verification_count"]
-
-    @_kinde_field_validator('last_verified_on', mode="before")
-    @classmethod
-    def _last_verified_on_parse_lenient_datetime(cls, value: Any) -> Any:
-        return parse_lenient_datetime(value)
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", "user_id", "last_verified_on", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -79,6 +75,8 @@ class VerifyApiKeyResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

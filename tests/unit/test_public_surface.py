@@ -97,3 +97,30 @@ def test_every_name_of_the_subpackages_resolves() -> None:
         kinde_sdk.webhooks.__all__
     )
     assert "FakeWebhook" in kinde_sdk.testing.__all__
+
+
+def test_every_generated_api_class_has_an_async_client_attribute() -> None:
+    from kinde_sdk.management import AsyncManagementClient
+    from kinde_sdk.management._async_apis import API_CLASSES, AsyncSubApis
+
+    modules = {
+        m.name for m in pkgutil.iter_modules(generated_api.__path__) if m.name.endswith("_api")
+    }
+    assert {module for module, _ in API_CLASSES} == modules
+    client = AsyncManagementClient("https://acme.kinde.com", "id", "secret")
+    for module, class_name in API_CLASSES:
+        attribute = module[: -len("_api")]
+        assert isinstance(inspect.getattr_static(AsyncSubApis, attribute), property), attribute
+        api = getattr(client, attribute)
+        assert repr(api) == f"Async{class_name}()"
+        assert getattr(client, attribute) is api  # created once
+
+
+def test_importing_the_async_client_imports_no_generated_api_or_httpx() -> None:
+    loaded = _modules_after("from kinde_sdk.management import AsyncManagementClient")
+    heavy = {
+        m
+        for m in loaded
+        if m.startswith(("kinde_sdk_generated.api.", "kinde_sdk_generated.models.", "httpx"))
+    }
+    assert heavy == set()
