@@ -697,26 +697,9 @@ class Bench:
         self.results["iterate"] = {
             "page_size": ITER_PAGE,
             "runs": samples,
-            "median_s": {
-                total: {
-                    name: statistics.median(r["seconds"] for r in rs) for name, rs in per.items()
-                }
-                for total, per in samples.items()
-            },
-            "median_cpu_s": {
-                total: {
-                    name: statistics.median(r["cpu_seconds"] for r in rs)
-                    for name, rs in per.items()
-                }
-                for total, per in samples.items()
-            },
-            "median_peak_kib": {
-                total: {
-                    name: statistics.median(r["peak_after_kib"] for r in rs)
-                    for name, rs in per.items()
-                }
-                for total, per in samples.items()
-            },
+            "median_s": _medians(samples, "seconds"),
+            "median_cpu_s": _medians(samples, "cpu_seconds"),
+            "median_peak_kib": _medians(samples, "peak_after_kib"),
         }
 
     def _call_set(self, pythons: dict[str, Path], variant: str, page_size: int) -> dict[str, Any]:
@@ -838,6 +821,16 @@ class Bench:
             "page_size": PAGE_SIZE,
         }
         return self.results
+
+
+def _medians(
+    samples: dict[str, dict[str, list[dict[str, Any]]]], key: str
+) -> dict[str, dict[str, float]]:
+    """size -> client -> median of ``key`` over the runs."""
+    return {
+        size: {name: statistics.median(run[key] for run in runs) for name, runs in per.items()}
+        for size, per in samples.items()
+    }
 
 
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
