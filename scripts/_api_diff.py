@@ -131,7 +131,14 @@ class Report:
         lines.append("")
         return "\n".join(lines)
 
-    def changelog_draft(self, old_sha256: str = "", new_sha256: str = "") -> str:
+    def changelog_draft(
+        self,
+        old_sha256: str = "",
+        new_sha256: str = "",
+        *,
+        title: str = "Kinde Management API",
+        package: str = "kinde_sdk_generated",
+    ) -> str:
         """A Keep a Changelog fragment for the Unreleased section, to edit and paste."""
         sections: dict[str, list[str]] = {
             "Added": [],
@@ -143,7 +150,7 @@ class Report:
         if old_sha256 and new_sha256:
             hashes = f" (sha256 `{old_sha256[:12]}` -> `{new_sha256[:12]}`)"
         sections["Changed"].append(
-            f"Kinde Management API spec updated{hashes}; `kinde_sdk_generated/` regenerated."
+            f"{title} spec updated{hashes}; `{package.replace('.', '/')}/` regenerated."
         )
         for change in self.changes:
             text = change.line()

@@ -12,9 +12,10 @@
    Every public convenience of ``SeedMethods`` must reach the API through such a call (or
    through another convenience), so a refactor that hides its calls is noticed too.
 
-Usage: ``check_coverage.py [--spec PATH] [--generated DIR]``; by default the locked spec
-(``fetch_spec``) and ``kinde_sdk_generated/``. Exit 0 when covered, 1 with one line per
-problem (for example when a spec update removed an operation a convenience uses).
+Usage: ``check_coverage.py [--spec PATH] [--generated DIR]``; by default the committed
+Management API spec (hash-checked) and ``kinde_sdk_generated/``. Exit 0 when covered, 1
+with one line per problem (for example when a spec update removed an operation a
+convenience uses).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _api_diff import load_yaml, operations, snake_case
-from _build import GENERATED_PACKAGE, ROOT, BuildError
+from _build import GENERATED_PACKAGE, MANAGEMENT, ROOT, BuildError, locked_spec
 
 MANAGEMENT_DIR = ROOT / "kinde_sdk" / "management"
 SUB_APIS_FILE = MANAGEMENT_DIR / "_sub_apis.py"
@@ -251,9 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.spec is None:
-            from fetch_spec import fetch_spec
-
-            args.spec = fetch_spec()
+            args.spec = locked_spec(MANAGEMENT)
         spec = load_spec(args.spec)
         problems = check_coverage(spec, args.generated)
     except (BuildError, OSError, SyntaxError, ImportError) as exc:

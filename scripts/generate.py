@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerate kinde_sdk_generated/ from the locked spec, deterministically.
+"""Regenerate the generated packages from the committed specs, deterministically.
 
-Steps: fetch and hash-check the spec, apply openapi/spec-fixes.toml, build the template
-directory (stock templates from the pinned generator jar with openapi/template-edits.toml
-applied, plus openapi/templates/), run openapi-generator, and swap the new package into
-place. Two runs on the same inputs give byte-identical trees.
+For each spec of openapi/spec.lock.json (or the ones named with --spec): check the
+committed spec against the lock, apply its spec-fixes file, build the template directory
+(stock templates from the pinned generator jar with its template-edits file applied, plus
+its templates folder), run openapi-generator with its generator config, and swap the new
+package into place. Two runs on the same inputs give byte-identical trees. No network.
 """
 
 from __future__ import annotations
@@ -22,32 +23,47 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _build import (
-    GENERATED_PACKAGE,
+    BUILD_DIR,
+    MANAGEMENT,
     OPENAPI_DIR,
-    PATCHED_SPEC_PATH,
     ROOT,
     BuildError,
+    Spec,
     atomic_write,
+    get_spec,
     load_edits,
+    select_specs,
 )
-from fetch_spec import fetch_spec
 
 
-def patch_spec(source: Path, dest: Path = PATCHED_SPEC_PATH) -> Path:
+def patch_spec(source: Path, dest: Path | None = None, *, spec: Spec | None = None) -> Path:
+    """Apply the spec's fixes (the Management API's by default) to ``source``."""
+    spec = spec or get_spec(MANAGEMENT)
+    dest = dest or spec.patched_path
     text = source.read_text(encoding="utf-8")
-    for edit in load_edits(OPENAPI_DIR / "spec-fixes.toml"):
+    for edit in load_edits(spec.spec_fixes):
         text = edit.apply(text)
     atomic_write(dest, text.encode("utf-8"))
     return dest
+
+
+def patched_spec(name: str = MANAGEMENT) -> Path:
+    """The committed spec ``name``, hash-checked, with its fixes applied (build/spec/)."""
+    spec = get_spec(name)
+    return patch_spec(spec.verified_file(), spec=spec)
 
 
 def generator_jar() -> Path:
     return Path(str(importlib.resources.files("openapi_generator_cli") / "openapi-generator.jar"))
 
 
-def build_templates(dest: Path) -> Path:
+def build_templates(
+    dest: Path,
+    edits_file: Path = OPENAPI_DIR / "template-edits.toml",
+    own_templates: Path = OPENAPI_DIR / "templates",
+) -> Path:
     """Stock templates with our edits applied, and our own templates beside them."""
-    edits = load_edits(OPENAPI_DIR / "template-edits.toml")
+    edits = load_edits(edits_file)
     with zipfile.ZipFile(generator_jar()) as jar:
         for name in sorted({e.target for e in edits}):
             text = jar.read(name).decode("utf-8")
@@ -57,7 +73,7 @@ def build_templates(dest: Path) -> Path:
             out = dest / Path(name).relative_to("python")
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text, encoding="utf-8")
-    for own in sorted((OPENAPI_DIR / "templates").glob("*.mustache")):
+    for own in sorted(own_templates.glob("*.mustache")):
         shutil.copyfile(own, dest / own.name)
     return dest
 
@@ -74,7 +90,9 @@ def java_executable() -> str:
     return found
 
 
-def run_generator(spec: Path, templates: Path, out: Path) -> None:
+def run_generator(
+    spec: Path, templates: Path, out: Path, config: Path = ROOT / "generator-config.yaml"
+) -> None:
     cmd = [
         java_executable(),
         "-jar",
@@ -83,34 +101,45 @@ def run_generator(spec: Path, templates: Path, out: Path) -> None:
         "-i",
         str(spec),
         "-c",
-        str(ROOT / "generator-config.yaml"),
+        str(config),
         "-t",
         str(templates),
         "-o",
         str(out),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BuildError(f"cannot run openapi-generator ({cmd[0]}): {exc.strerror}") from exc
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-        raise BuildError(f"openapi-generator exited with {proc.returncode}")
+        # Its output is long: keep it in a file and name the file in one line.
+        log = BUILD_DIR / "openapi-generator.log"
+        atomic_write(log, (proc.stdout + proc.stderr).encode("utf-8", "replace"))
+        raise BuildError(f"openapi-generator exited with {proc.returncode}; its output is in {log}")
 
 
-def generate(output: Path, *, spec_source: str | None = None) -> Path:
-    """Generate the package from the hash-checked spec into ``output``."""
-    return generate_from(fetch_spec(spec_source), output)
+def generate(spec: Spec, output: Path | None = None) -> Path:
+    """Generate ``spec``'s package from its committed, hash-checked file into ``output``
+    (default: the package's place in the repository)."""
+    return generate_from(spec.verified_file(), output or spec.output, spec=spec)
 
 
-def generate_from(spec: Path, output: Path) -> Path:
-    """Generate the package from the spec file ``spec`` (fixes applied) into ``output``,
-    a directory named like the package. Nothing else is written outside a temp dir."""
+def generate_from(source: Path, output: Path, *, spec: Spec | None = None) -> Path:
+    """Generate the package of ``spec`` (the Management API's by default) from the spec file
+    ``source`` (fixes applied) into ``output``, a directory named like the package's last
+    part. Nothing else is written outside a temp dir."""
+    spec = spec or get_spec(MANAGEMENT)
     with tempfile.TemporaryDirectory(prefix="kinde-gen-") as tmp:
         work = Path(tmp)
-        patched = patch_spec(spec, work / "patched.yaml")
-        templates = build_templates(work / "templates")
-        run_generator(patched, templates, work / "out")
-        fresh = work / "out" / GENERATED_PACKAGE
+        patched = patch_spec(source, work / "patched.yaml", spec=spec)
+        templates = build_templates(work / "templates", spec.template_edits, spec.templates)
+        run_generator(patched, templates, work / "out", spec.generator_config)
+        fresh = work.joinpath("out", *spec.package.split("."))
         if not (fresh / "__init__.py").is_file():
-            raise BuildError("the generator produced no package")
+            raise BuildError(
+                f"the generator produced no package {spec.package}: does {spec.generator_config}"
+                " set that packageName?"
+            )
         (fresh / "py.typed").write_text("")
         staged = output.with_name(f".{output.name}.new")
         shutil.rmtree(staged, ignore_errors=True)
@@ -128,18 +157,24 @@ def generate_from(spec: Path, output: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from", dest="source", help="local path or URL of the spec")
     parser.add_argument(
-        "--output", type=Path, default=ROOT / GENERATED_PACKAGE, help="package directory to write"
+        "--spec", action="append", help="lock entry to generate (repeatable; default: all)"
     )
+    parser.add_argument("--output", type=Path, help="package directory to write (one --spec only)")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
     try:
-        out = generate(args.output, spec_source=args.source)
+        specs = select_specs(args.spec)
+        if args.output and len(specs) != 1:
+            raise BuildError("--output needs exactly one --spec")
+        for spec in specs:
+            started = time.perf_counter()
+            out = generate(spec, args.output)
+            print(
+                f"generated {out} from the {spec.name} spec in {time.perf_counter() - started:.1f}s"
+            )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"generated {out} in {time.perf_counter() - started:.1f}s")
     return 0
 
 

@@ -1,11 +1,11 @@
-"""The README's "Testing your app" section, run as written: the code blocks are read
-from README.md, so the documentation cannot drift from what works.
+"""The "Testing your app" docs page, run as written: the code blocks are read from
+docs/testing.md, so the documentation cannot drift from what works.
 
 Each block between ``<!-- testing-example[-NAME]:start -->`` and the matching ``:end``
 marker is a complete test file (its first line, ``# test_....py``, names it): it is
 written to an empty directory and run by pytest in a subprocess, as in an application's
 project (no conftest; the fixtures come from the plugin that installing kinde-sdk
-registers). The section's other Python blocks run as scripts."""
+registers). The page's other Python blocks run as scripts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 _MARKED = re.compile(
     r"<!-- (testing-example(?:-[a-z]+)?):start -->\n(.*?)<!-- \1:end -->\n", re.DOTALL
 )
@@ -30,16 +30,14 @@ EXAMPLES = {
 
 
 def _section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Testing your app\n")
-    return text[start : text.index("\n## ", start + 1)]
+    return PAGE.read_text(encoding="utf-8")
 
 
 def _examples() -> dict[str, str]:
     found: dict[str, str] = {}
     for name, marked in _MARKED.findall(_section()):
         blocks = _BLOCK.findall(marked)
-        assert len(blocks) == 1, f"one python block between the README's {name} markers"
+        assert len(blocks) == 1, f"one python block between the page's {name} markers"
         found[name] = str(blocks[0])
     return found
 
@@ -49,12 +47,12 @@ def _other_blocks() -> list[str]:
     return [str(block) for block in _BLOCK.findall(rest)]
 
 
-def test_the_readme_has_its_examples() -> None:
+def test_the_page_has_its_examples() -> None:
     assert sorted(_examples()) == sorted(EXAMPLES)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_the_readme_example_test_file_passes(tmp_path: Path, name: str) -> None:
+def test_the_page_example_test_file_passes(tmp_path: Path, name: str) -> None:
     filename, passed, framework = EXAMPLES[name]
     if framework is not None:
         pytest.importorskip(framework)  # its extra; part of the dev extra
@@ -72,11 +70,11 @@ def test_the_readme_example_test_file_passes(tmp_path: Path, name: str) -> None:
     assert f"{passed} passed" in result.stdout, result.stdout
 
 
-def test_the_readme_has_its_other_blocks() -> None:
+def test_the_page_has_its_other_blocks() -> None:
     assert len(_other_blocks()) == 2
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_the_other_readme_blocks_run(index: int) -> None:
+def test_the_other_page_blocks_run(index: int) -> None:
     code = _other_blocks()[index]
-    exec(compile(code, f"README.md (Testing your app, block {index + 2})", "exec"), {})
+    exec(compile(code, f"docs/testing.md (block {index + 2})", "exec"), {})

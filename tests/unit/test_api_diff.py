@@ -24,9 +24,9 @@ SUCCESS = {"$ref": "#/components/schemas/success_response"}
 
 @pytest.fixture(scope="module")
 def real_spec() -> dict[str, Any]:
-    from fetch_spec import fetch_spec
+    from _build import locked_spec
 
-    with fetch_spec().open(encoding="utf-8") as fh:
+    with locked_spec().open(encoding="utf-8") as fh:
         spec: dict[str, Any] = yaml.load(fh, Loader=LOADER)
     return spec
 

@@ -29,9 +29,9 @@ Spec = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def spec_path() -> Path:
-    from fetch_spec import fetch_spec
+    from _build import locked_spec
 
-    return fetch_spec()
+    return locked_spec()
 
 
 @pytest.fixture(scope="module")
