@@ -1,7 +1,7 @@
-"""AccountClient and AsyncAccountClient against Prism serving the Account API spec (with
-openapi/account-spec-fixes.toml applied) with request validation on: every operation,
-sync and async, pagination across several pages, typed errors (403, 429), and answers
-checked against the spec's models (strict_responses).
+"""AccountClient and AsyncAccountClient against Prism serving the Account API spec (the
+"account" entry of openapi/spec.lock.json, openapi/account-spec-fixes.toml applied) with
+request validation on: every operation, sync and async, pagination across several pages,
+typed errors (403, 429), and answers checked against the spec's models (strict_responses).
 
 Prism validates each request; a request that breaks the spec fails the test with
 Prism's reason. The proxy in front (tests/servers/account_front.py) records what was
@@ -24,7 +24,7 @@ from kinde_sdk.account import _models as models
 from kinde_sdk.errors import PermissionDeniedError, RateLimitError
 from tests.servers._process import ServerProcess
 from tests.servers.account_front import AccountFront
-from tests.servers.prism import ensure_account_spec, start_prism
+from tests.servers.prism import start_prism
 
 pytestmark = pytest.mark.prism
 
@@ -35,7 +35,7 @@ NO_RETRY = RetryPolicy(max_retries=0)
 
 @pytest.fixture(scope="module")
 def account_prism() -> Iterator[ServerProcess]:
-    server = start_prism(spec=ensure_account_spec())
+    server = start_prism(spec_name="account")
     yield server
     server.stop()
 
