@@ -583,7 +583,8 @@ class FakeKinde:
         :meth:`issue_access_token` and :meth:`issue_id_token`: ``sub``, ``email``,
         ``given_name``, ``family_name``, ``picture``, ``org_codes``, ``permissions``,
         ``roles``, ``org_code``, ``feature_flags``, plus ``access_claims``/``id_claims``
-        (extra claims for either token). Without fields, :attr:`login_user` is used.
+        (extra claims for either token) and ``entitlements``, ``plans``, ``properties``
+        (what the fake's Account API answers for the user's tokens). Without fields, :attr:`login_user` is used.
 
         Opening the returned URL with your app's test client (or passing its ``code``
         and ``state`` to ``OAuth.handle_redirect``) completes a real login: the app
