@@ -584,7 +584,8 @@ class FakeKinde:
         ``given_name``, ``family_name``, ``picture``, ``org_codes``, ``permissions``,
         ``roles``, ``org_code``, ``feature_flags``, plus ``access_claims``/``id_claims``
         (extra claims for either token) and ``entitlements``, ``plans``, ``properties``
-        (what the fake's Account API answers for the user's tokens). Without fields, :attr:`login_user` is used.
+        (what the fake's Account API answers for the user's tokens). Without fields,
+        :attr:`login_user` is used.
 
         Opening the returned URL with your app's test client (or passing its ``code``
         and ``state`` to ``OAuth.handle_redirect``) completes a real login: the app
