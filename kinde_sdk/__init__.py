@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseValidationError,
         ServerError,
         StorageError,
         TokenError,
@@ -73,6 +74,7 @@ _LAZY = {
     "NotFoundError": "errors",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
+    "ResponseValidationError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
 }
@@ -101,6 +103,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "StorageError",
     "TokenError",

@@ -29,6 +29,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "StorageError",
     "TokenError",
@@ -177,6 +178,30 @@ class RateLimitError(KindeAPIError):
 
 class ServerError(KindeAPIError):
     """5xx: Kinde failed to handle the request."""
+
+
+class ResponseValidationError(KindeError):
+    """A successful response's body differs from the API spec the SDK was built from,
+    and the client was made with ``strict_responses=True``.
+
+    Without strict mode the SDK keeps such a body as sent instead (and logs one warning
+    per model and field). ``problems`` lists where and how the body differs (for example
+    ``users.0.total_sign_ins: int_type``); values are never included, since a response
+    may carry secrets such as an application's client secret.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        response_type: Optional[str] = None,
+        problems: Optional[list[str]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.response_type = response_type
+        self.problems = problems or []
 
 
 _BY_STATUS: dict[int, type[KindeAPIError]] = {

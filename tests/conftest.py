@@ -55,11 +55,14 @@ def kinde_domain(kinde_front: FrontServer, prism: ServerProcess) -> Iterator[Fro
 
 @pytest.fixture
 def management(kinde_domain: FrontServer) -> Iterator[ManagementClient]:
+    """A client for Prism that raises on any response differing from the spec
+    (``strict_responses``), so that an SDK bug cannot hide behind the lenient parser."""
     client = ManagementClient(
         kinde_domain.url,
         kinde_domain.state.client_id,
         kinde_domain.state.client_secret,
         max_retries=0,
+        strict_responses=True,
     )
     yield client
     client.close()

@@ -5,7 +5,9 @@ them through ``ApiClient.call_api``. This subclass overrides only ``call_api``: 
 through the shared :class:`~kinde_sdk._transport.Transport` (timeouts, retries, request
 ids), carry the cached M2M token (one fresh token and one replay on a 401), and error
 statuses become :mod:`kinde_sdk.errors` types here, so no generated ``ApiException``
-ever reaches a caller.
+ever reaches a caller. Successful bodies are parsed by
+:func:`~kinde_sdk.management._responses.parse_response` (strict fast path, lenient
+fallback unless ``strict_responses``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 from kinde_sdk_generated.api_client import ApiClient
+from kinde_sdk_generated.api_response import ApiResponse
 from kinde_sdk_generated.configuration import Configuration
 from kinde_sdk_generated.rest import RESTResponse
 
 from .._token_cache import ClientCredentialsTokenProvider
 from .._transport import USER_AGENT, Response, TimeoutArg, Transport
 from ..errors import api_error_from_response
+from ._responses import parse_response
 
 
 class TransportApiClient(ApiClient):
@@ -30,8 +34,10 @@ class TransportApiClient(ApiClient):
         origin: str,
         transport: Transport,
         tokens: ClientCredentialsTokenProvider,
+        strict_responses: bool = False,
     ) -> None:
         super().__init__(Configuration(host=origin))
+        self.strict_responses = strict_responses
         # The generated client would send its own User-Agent over the transport's.
         self.user_agent = USER_AGENT
         self._transport = transport
@@ -85,6 +91,25 @@ class TransportApiClient(ApiClient):
                 retry_after=response.retry_after,
             )
         return RESTResponse(response.raw)
+
+    def response_deserialize(
+        self,
+        response_data: RESTResponse,
+        response_types_map: Optional[dict[str, Any]] = None,
+    ) -> ApiResponse[Any]:
+        # call_api has already raised for every status outside 2xx.
+        body: bytes = response_data.data or b""
+        headers = response_data.headers
+        data = parse_response(
+            body,
+            response_data.status,
+            response_types_map,
+            strict=self.strict_responses,
+            content_type=headers.get("content-type"),
+        )
+        return ApiResponse(
+            status_code=response_data.status, data=data, headers=headers, raw_data=body
+        )
 
 
 def _encode_body(

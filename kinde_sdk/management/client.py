@@ -36,6 +36,11 @@ class ManagementClient(SeedMethods):
     Settings not passed fall back to ``KINDE_DOMAIN``/``KINDE_HOST``,
     ``KINDE_MANAGEMENT_CLIENT_ID``/``KINDE_CLIENT_ID`` and
     ``KINDE_MANAGEMENT_CLIENT_SECRET``/``KINDE_CLIENT_SECRET``.
+
+    Responses are read leniently: a body that differs from the API spec the SDK was
+    built from (a new field, a new enum value, a number for a string ...) is kept as
+    sent, with one warning per model and field. ``strict_responses=True`` raises
+    :class:`~kinde_sdk.errors.ResponseValidationError` instead.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class ManagementClient(SeedMethods):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
+        strict_responses: bool = False,
     ) -> None:
         domain = require(from_env(domain, *DOMAIN_ENV), "domain", DOMAIN_ENV)
         client_id = require(from_env(client_id, *CLIENT_ID_ENV), "client_id", CLIENT_ID_ENV)
@@ -60,6 +66,9 @@ class ManagementClient(SeedMethods):
         self.origin = normalize_domain(domain)
         self.client_id = client_id
         self.audience = from_env(audience, *AUDIENCE_ENV) or f"{self.origin}/api"
+        # False: a response that differs from the spec is kept as sent (one warning per
+        # model and field); True: it raises ResponseValidationError (for tests).
+        self.strict_responses = strict_responses
         self._owns_transport = transport is None
         self._transport = transport or Transport(
             timeout=timeout,
@@ -107,7 +116,10 @@ class ManagementClient(SeedMethods):
                     from ._api_client import TransportApiClient
 
                     self._api_client = TransportApiClient(
-                        origin=self.origin, transport=self._transport, tokens=self._tokens
+                        origin=self.origin,
+                        transport=self._transport,
+                        tokens=self._tokens,
+                        strict_responses=self.strict_responses,
                     )
                 cls = getattr(
                     importlib.import_module(f"kinde_sdk_generated.api.{module}"), class_name

@@ -33,6 +33,7 @@ class AddAPIScopeRequest(KindeModel):
     key: StrictStr = Field(description="The key reference for the scope (1-64 characters, no white space).", json_schema_extra={"examples": ["read:logs"]})
     description: Optional[StrictStr] = Field(default=None, description="Description of the api scope purpose.", json_schema_extra={"examples": ["Scope for reading logs."]})
     __properties: ClassVar[List[str]] = ["key", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class AddAPIScopeRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

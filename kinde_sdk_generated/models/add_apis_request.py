@@ -33,6 +33,7 @@ class AddAPIsRequest(KindeModel):
     name: StrictStr = Field(description="The name of the API. (1-64 characters).", json_schema_extra={"examples": ["Example API"]})
     audience: StrictStr = Field(description="A unique identifier for the API - commonly the URL. This value will be used as the `audience` parameter in authorization claims. (1-64 characters)", json_schema_extra={"examples": ["https://api.example.com"]})
     __properties: ClassVar[List[str]] = ["name", "audience"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class AddAPIsRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

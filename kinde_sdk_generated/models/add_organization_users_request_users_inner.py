@@ -34,6 +34,7 @@ class AddOrganizationUsersRequestUsersInner(KindeModel):
     roles: Optional[List[StrictStr]] = Field(default=None, description="Role keys to assign to the user.")
     permissions: Optional[List[StrictStr]] = Field(default=None, description="Permission keys to assign to the user.")
     __properties: ClassVar[List[str]] = ["id", "roles", "permissions"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class AddOrganizationUsersRequestUsersInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class AddOrganizationUsersResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.")
     users_added: Optional[List[StrictStr]] = None
     __properties: ClassVar[List[str]] = ["code", "message", "users_added"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class AddOrganizationUsersResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

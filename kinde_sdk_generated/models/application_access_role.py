@@ -35,6 +35,7 @@ class ApplicationAccessRole(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="The role's name.", json_schema_extra={"examples": ["Administrator"]})
     description: Optional[StrictStr] = Field(default=None, description="The role's description.", json_schema_extra={"examples": ["Full access to all resources."]})
     __properties: ClassVar[List[str]] = ["id", "key", "name", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["description", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class ApplicationAccessRole(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

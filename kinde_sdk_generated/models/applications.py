@@ -34,6 +34,7 @@ class Applications(KindeModel):
     name: Optional[StrictStr] = None
     type: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["id", "name", "type"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class Applications(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class ConnectedAppsAccessToken(KindeModel):
     access_token: Optional[StrictStr] = Field(default=None, description="The access token to access a third-party provider.")
     access_token_expiry: Optional[StrictStr] = Field(default=None, description="The date and time that the access token expires.")
     __properties: ClassVar[List[str]] = ["access_token", "access_token_expiry"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class ConnectedAppsAccessToken(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class ConnectedAppsAuthUrl(KindeModel):
     url: Optional[StrictStr] = Field(default=None, description="A URL that is used to authenticate an end-user against a connected app.")
     session_id: Optional[StrictStr] = Field(default=None, description="A unique identifier for the login session.")
     __properties: ClassVar[List[str]] = ["url", "session_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class ConnectedAppsAuthUrl(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class ConnectionConnection(KindeModel):
     display_name: Optional[StrictStr] = None
     strategy: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["id", "name", "display_name", "strategy"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class ConnectionConnection(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

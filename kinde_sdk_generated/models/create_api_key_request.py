@@ -37,6 +37,7 @@ class CreateApiKeyRequest(KindeModel):
     user_id: Optional[StrictStr] = Field(default=None, description="The ID of the user to associate with this API key (for user-level keys).")
     org_code: Optional[StrictStr] = Field(default=None, description="The organization code to associate with this API key (for organization-level keys).")
     __properties: ClassVar[List[str]] = ["name", "type", "api_id", "scope_ids", "user_id", "org_code"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["scope_ids", "user_id", "org_code", ])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -76,6 +77,8 @@ class CreateApiKeyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateApiScopesResponse(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="A Kinde generated status code.", json_schema_extra={"examples": ["OK"]})
     scope: Optional[CreateApiScopesResponseScope] = None
     __properties: ClassVar[List[str]] = ["message", "code", "scope"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateApiScopesResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -32,6 +32,7 @@ class CreateApiScopesResponseScope(KindeModel):
     """ # noqa: E501
     id: Optional[StrictStr] = Field(default=None, description="The unique ID for the API scope.", json_schema_extra={"examples": ["api_scope_0193ab57965aef77b2b687d0ef673713"]})
     __properties: ClassVar[List[str]] = ["id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class CreateApiScopesResponseScope(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class CreateApplicationRequest(KindeModel):
     type: StrictStr = Field(description="The application's type. Use `reg` for regular server rendered applications, `spa` for single-page applications, `m2m` for machine-to-machine applications, and `device` for devices and IoT.")
     org_code: Optional[StrictStr] = Field(default=None, description="Scope an M2M application to an org (Plus plan required).", json_schema_extra={"examples": ["org_1234567890abcdef"]})
     __properties: ClassVar[List[str]] = ["name", "type", "org_code"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", ])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -73,6 +74,8 @@ class CreateApplicationRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

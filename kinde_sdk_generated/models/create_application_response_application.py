@@ -34,6 +34,7 @@ class CreateApplicationResponseApplication(KindeModel):
     client_id: Optional[StrictStr] = Field(default=None, description="The application's client ID.", json_schema_extra={"examples": ["3b0b5c6c8fcc464fab397f4969b5f482"]})
     client_secret: Optional[StrictStr] = Field(default=None, description="The application's client secret.", json_schema_extra={"examples": ["sUJSHI3ZQEVTJkx6hOxdOSHaLsZkCBRFLzTNOI791rX8mDjgt7LC"]})
     __properties: ClassVar[List[str]] = ["id", "client_id", "client_secret"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class CreateApplicationResponseApplication(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

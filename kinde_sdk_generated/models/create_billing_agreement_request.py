@@ -35,6 +35,7 @@ class CreateBillingAgreementRequest(KindeModel):
     is_invoice_now: Optional[StrictBool] = Field(default=None, description="Generate a final invoice for any un-invoiced metered usage.", json_schema_extra={"examples": [True]})
     is_prorate: Optional[StrictBool] = Field(default=None, description="Generate a proration invoice item that credits remaining unused features.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["customer_id", "plan_code", "is_invoice_now", "is_prorate"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateBillingAgreementRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

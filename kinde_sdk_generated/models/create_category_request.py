@@ -33,6 +33,7 @@ class CreateCategoryRequest(KindeModel):
     name: StrictStr = Field(description="The name of the category.")
     context: StrictStr = Field(description="The context that the category applies to.")
     __properties: ClassVar[List[str]] = ["name", "context"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('context')
     def context_validate_enum(cls, value):
@@ -72,6 +73,8 @@ class CreateCategoryRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -38,6 +38,7 @@ class CreateConnectionRequest(KindeModel):
     organization_code: Optional[StrictStr] = Field(default=None, description="Enterprise connections only - the code for organization that manages this connection.", json_schema_extra={"examples": ["org_80581732fbe"]})
     options: Optional[CreateConnectionRequestOptions] = None
     __properties: ClassVar[List[str]] = ["name", "display_name", "strategy", "enabled_applications", "organization_code", "options"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["organization_code", ])
 
     @field_validator('strategy')
     def strategy_validate_enum(cls, value):
@@ -80,6 +81,8 @@ class CreateConnectionRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateConnectionRequestOptionsOneOf(KindeModel):
     is_use_custom_domain: Optional[StrictBool] = Field(default=None, description="Use custom domain callback URL.", json_schema_extra={"examples": [True]})
     is_trusted: Optional[StrictBool] = Field(default=None, description="Trust this connection for account merging.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["client_id", "client_secret", "is_use_custom_domain", "is_trusted"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateConnectionRequestOptionsOneOf(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

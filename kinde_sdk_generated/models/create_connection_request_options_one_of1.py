@@ -45,6 +45,7 @@ class CreateConnectionRequestOptionsOneOf1(KindeModel):
     is_use_custom_domain: Optional[StrictBool] = Field(default=None, description="Use custom domain callback URL.", json_schema_extra={"examples": [True]})
     is_trusted: Optional[StrictBool] = Field(default=None, description="Trust this connection for account merging.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["client_id", "client_secret", "home_realm_domains", "entra_id_domain", "is_use_common_endpoint", "is_sync_user_profile_on_login", "is_retrieve_provider_user_groups", "is_extended_attributes_required", "is_auto_join_organization_enabled", "is_create_missing_user", "is_force_show_sso_button", "upstream_params", "is_use_custom_domain", "is_trusted"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -77,6 +78,8 @@ class CreateConnectionRequestOptionsOneOf1(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

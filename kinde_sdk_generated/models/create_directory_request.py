@@ -35,6 +35,7 @@ class CreateDirectoryRequest(KindeModel):
     provider_code: StrictStr = Field(description="The SCIM provider code to use for this directory.", json_schema_extra={"examples": ["entra_id_azure_ad"]})
     enterprise_connection_id: Optional[StrictStr] = Field(default=None, description="The enterprise connection ID to associate with this directory for SCIM-provisioned users. Required when the organization has multiple enabled enterprise connections. ", json_schema_extra={"examples": ["conn_01h9xyzabc123"]})
     __properties: ClassVar[List[str]] = ["org_code", "directory_name", "provider_code", "enterprise_connection_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('provider_code')
     def provider_code_validate_enum(cls, value):
@@ -74,6 +75,8 @@ class CreateDirectoryRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

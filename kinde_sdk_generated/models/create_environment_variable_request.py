@@ -34,6 +34,7 @@ class CreateEnvironmentVariableRequest(KindeModel):
     value: StrictStr = Field(description="The value of the new environment variable (max 2048 characters).", json_schema_extra={"examples": ["some-secret-value"]})
     is_secret: Optional[StrictBool] = Field(default=None, description="Whether the environment variable is sensitive. Secrets are not-readable by you or your team after creation.", json_schema_extra={"examples": [False]})
     __properties: ClassVar[List[str]] = ["key", "value", "is_secret"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class CreateEnvironmentVariableRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

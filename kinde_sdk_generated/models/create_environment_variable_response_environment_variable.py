@@ -32,6 +32,7 @@ class CreateEnvironmentVariableResponseEnvironmentVariable(KindeModel):
     """ # noqa: E501
     id: Optional[StrictStr] = Field(default=None, description="The unique ID for the environment variable.", json_schema_extra={"examples": ["env_var_0192b194f6156fb7452fe38cfb144958"]})
     __properties: ClassVar[List[str]] = ["id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class CreateEnvironmentVariableResponseEnvironmentVariable(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class CreateFeatureFlagRequest(KindeModel):
     allow_override_level: Optional[StrictStr] = Field(default=None, description="Allow the flag to be overridden at a different level.")
     default_value: StrictStr = Field(description="Default value for the flag used by environments and organizations.")
     __properties: ClassVar[List[str]] = ["name", "description", "key", "type", "allow_override_level", "default_value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -86,6 +87,8 @@ class CreateFeatureFlagRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class CreateMeterUsageRecordRequest(KindeModel):
     meter_usage_timestamp: Optional[datetime] = Field(default=None, description="The date and time the usage needs to be recorded for (defaults to current date/time)", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     meter_type_code: Optional[StrictStr] = Field(default=None, description="Absolutes overrides the current usage")
     __properties: ClassVar[List[str]] = ["customer_agreement_id", "billing_feature_code", "meter_value", "meter_usage_timestamp", "meter_type_code"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('meter_usage_timestamp', mode="before")
     @classmethod
@@ -84,6 +85,8 @@ class CreateMeterUsageRecordRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class CreateMeterUsageRecordResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["Success"]})
     code: Optional[StrictStr] = Field(default=None, description="Response code.", json_schema_extra={"examples": ["OK"]})
     __properties: ClassVar[List[str]] = ["message", "code"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class CreateMeterUsageRecordResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

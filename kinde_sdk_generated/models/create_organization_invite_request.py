@@ -37,6 +37,7 @@ class CreateOrganizationInviteRequest(KindeModel):
     roles: List[StrictStr] = Field(description="Array of role keys to assign to the user.", json_schema_extra={"examples": [["admin", "manager"]]})
     send_email: Optional[StrictBool] = Field(default=False, description="Whether to send an invitation email to the user. Defaults to false.")
     __properties: ClassVar[List[str]] = ["email", "first_name", "last_name", "roles", "send_email"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["first_name", "last_name", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class CreateOrganizationInviteRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

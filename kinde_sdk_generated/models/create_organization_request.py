@@ -51,6 +51,7 @@ class CreateOrganizationRequest(KindeModel):
     billing_email: Optional[StrictStr] = Field(default=None, description="The email address used for billing purposes for the organization. Required when is_create_billing_customer is true", json_schema_extra={"examples": ["billing@acmecorp.com"]})
     billing_plan_code: Optional[StrictStr] = Field(default=None, description="Code of a published organization billing plan to assign to the new billing customer. If omitted, the default organization plan is used. User plans and unpublished plans are rejected. ", json_schema_extra={"examples": ["pro"]})
     __properties: ClassVar[List[str]] = ["name", "feature_flags", "external_id", "background_color", "button_color", "button_text_color", "link_color", "background_color_dark", "button_color_dark", "button_text_color_dark", "link_color_dark", "theme_code", "handle", "is_allow_registrations", "is_auto_membership_enabled", "sender_name", "sender_email", "is_create_billing_customer", "billing_email", "billing_plan_code"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["sender_name", "sender_email", ])
 
     @field_validator('feature_flags')
     def feature_flags_validate_enum(cls, value):
@@ -94,6 +95,8 @@ class CreateOrganizationRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

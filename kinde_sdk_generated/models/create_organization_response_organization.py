@@ -33,6 +33,7 @@ class CreateOrganizationResponseOrganization(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="The organization's unique code.", json_schema_extra={"examples": ["org_1ccfb819462"]})
     billing_customer_id: Optional[StrictStr] = Field(default=None, description="The billing customer id if the organization was created with the is_create_billing_customer as true", json_schema_extra={"examples": ["customer_1245adbc6789"]})
     __properties: ClassVar[List[str]] = ["code", "billing_customer_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class CreateOrganizationResponseOrganization(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class CreatePermissionRequest(KindeModel):
     description: Optional[StrictStr] = Field(default=None, description="The permission's description.")
     key: Optional[StrictStr] = Field(default=None, description="The permission identifier to use in code.")
     __properties: ClassVar[List[str]] = ["name", "description", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class CreatePermissionRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -38,6 +38,7 @@ class CreatePropertyRequest(KindeModel):
     is_private: StrictBool = Field(description="Whether the property can be included in id and access tokens.")
     category_id: StrictStr = Field(description="Which category the property belongs to.")
     __properties: ClassVar[List[str]] = ["name", "description", "key", "type", "context", "is_private", "category_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -84,6 +85,8 @@ class CreatePropertyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class CreateRoleRequest(KindeModel):
     is_default_role: Optional[StrictBool] = Field(default=None, description="Set role as default for new users.")
     assignment_permission_id: Optional[UUID] = Field(default=None, description="The public ID of the permission required to assign this role to users. If null, no permission is required.")
     __properties: ClassVar[List[str]] = ["name", "description", "key", "is_default_role", "assignment_permission_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["assignment_permission_id", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class CreateRoleRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateUserIdentityRequest(KindeModel):
     phone_country_id: Optional[StrictStr] = Field(default=None, description="The country code for the phone number, only required when identity type is 'phone'.", json_schema_extra={"examples": ["au"]})
     connection_id: Optional[StrictStr] = Field(default=None, description="The social or enterprise connection ID, only required when identity type is 'social' or 'enterprise'.", json_schema_extra={"examples": ["conn_019289347f1193da6c0e4d49b97b4bd2"]})
     __properties: ClassVar[List[str]] = ["value", "type", "phone_country_id", "connection_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class CreateUserIdentityRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

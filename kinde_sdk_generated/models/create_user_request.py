@@ -37,6 +37,7 @@ class CreateUserRequest(KindeModel):
     provided_id: Optional[StrictStr] = Field(default=None, description="An external id to reference the user.")
     identities: Optional[List[CreateUserRequestIdentitiesInner]] = Field(default=None, description="Array of identities to assign to the created user", json_schema_extra={"examples": [[{"type": "email", "is_verified": True, "details": {"email": "email@email.com"}}, {"type": "phone", "is_verified": False, "details": {"phone": "+61426148233", "phone_country_id": "au"}}, {"type": "username", "details": {"username": "myusername"}}]]})
     __properties: ClassVar[List[str]] = ["profile", "organization_code", "provided_id", "identities"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class CreateUserRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateUserRequestIdentitiesInner(KindeModel):
     is_verified: Optional[StrictBool] = Field(default=None, description="Set whether an email or phone identity is verified or not.", json_schema_extra={"examples": [True]})
     details: Optional[CreateUserRequestIdentitiesInnerDetails] = None
     __properties: ClassVar[List[str]] = ["type", "is_verified", "details"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class CreateUserRequestIdentitiesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateUserRequestIdentitiesInnerDetails(KindeModel):
     phone_country_id: Optional[StrictStr] = Field(default=None, description="The country code for the phone number.", json_schema_extra={"examples": ["au"]})
     username: Optional[StrictStr] = Field(default=None, description="The username of the user.", json_schema_extra={"examples": ["myusername"]})
     __properties: ClassVar[List[str]] = ["email", "phone", "phone_country_id", "username"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateUserRequestIdentitiesInnerDetails(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

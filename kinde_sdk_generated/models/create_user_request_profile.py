@@ -34,6 +34,7 @@ class CreateUserRequestProfile(KindeModel):
     family_name: Optional[StrictStr] = Field(default=None, description="User's last name.")
     picture: Optional[StrictStr] = Field(default=None, description="The user's profile picture.")
     __properties: ClassVar[List[str]] = ["given_name", "family_name", "picture"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class CreateUserRequestProfile(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

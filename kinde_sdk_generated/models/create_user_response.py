@@ -35,6 +35,7 @@ class CreateUserResponse(KindeModel):
     created: Optional[StrictBool] = Field(default=None, description="True if the user was successfully created.")
     identities: Optional[List[UserIdentity]] = None
     __properties: ClassVar[List[str]] = ["id", "created", "identities"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateUserResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class CreateWebHookRequest(KindeModel):
     name: StrictStr = Field(description="The webhook name")
     description: Optional[StrictStr] = Field(default=None, description="The webhook description")
     __properties: ClassVar[List[str]] = ["endpoint", "event_types", "name", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["description", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class CreateWebHookRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

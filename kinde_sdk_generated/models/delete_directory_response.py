@@ -34,6 +34,7 @@ class DeleteDirectoryResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["SCIM directory deleted successfully"]})
     directory_id: Optional[StrictStr] = Field(default=None, description="The ID of the deleted SCIM directory.", json_schema_extra={"examples": ["directory_0192b1941f125645fa15bf28a662a0b3"]})
     __properties: ClassVar[List[str]] = ["code", "message", "directory_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class DeleteDirectoryResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

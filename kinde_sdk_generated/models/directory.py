@@ -44,6 +44,7 @@ class Directory(KindeModel):
     last_sync_error: Optional[StrictStr] = Field(default=None, description="The last sync error message.", json_schema_extra={"examples": ["Connection timeout"]})
     created_on: Optional[datetime] = Field(default=None, description="When the directory was created.", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     __properties: ClassVar[List[str]] = ["id", "directory_name", "directory_endpoint_id", "secret_token", "status", "organization_code", "enterprise_connection_id", "enterprise_connection_name", "last_sync_started_at", "last_sync_completed_at", "last_sync_error", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["enterprise_connection_id", "enterprise_connection_name", "last_sync_started_at", "last_sync_completed_at", "last_sync_error", ])
 
     @field_validator('status')
     def status_validate_enum(cls, value):
@@ -101,6 +102,8 @@ class Directory(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class EnvironmentVariable(KindeModel):
     is_secret: Optional[StrictBool] = Field(default=None, description="Whether the environment variable is sensitive.", json_schema_extra={"examples": [False]})
     created_on: Optional[StrictStr] = Field(default=None, description="The date the environment variable was created.", json_schema_extra={"examples": ["2021-01-01T00:00:00Z"]})
     __properties: ClassVar[List[str]] = ["id", "key", "value", "is_secret", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["value", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class EnvironmentVariable(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class EventType(KindeModel):
     origin: Optional[StrictStr] = None
     var_schema: Optional[Dict[str, Any]] = Field(default=None, alias="schema")
     __properties: ClassVar[List[str]] = ["id", "code", "name", "origin", "schema"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class EventType(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -47,6 +47,7 @@ class GetApiKeyResponseApiKey(KindeModel):
     organization_id: Optional[StrictStr] = Field(default=None, description="The organization code associated with this key.", json_schema_extra={"examples": ["org_123"]})
     user_id: Optional[StrictStr] = Field(default=None, description="The user ID associated with this key.", json_schema_extra={"examples": ["user_456"]})
     __properties: ClassVar[List[str]] = ["id", "name", "type", "status", "key_prefix", "key_suffix", "created_on", "last_verified_on", "last_verified_ip", "created_by", "api_ids", "scopes", "verification_count", "organization_id", "user_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["key_suffix", "last_verified_on", "last_verified_ip", "created_by", "verification_count", "organization_id", "user_id", ])
 
     @_kinde_field_validator('created_on', mode="before")
     @classmethod
@@ -89,6 +90,8 @@ class GetApiKeyResponseApiKey(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class GetApiKeysResponse(KindeModel):
     has_more: Optional[StrictBool] = Field(default=None, description="Whether more records exist.")
     api_keys: Optional[List[GetApiKeysResponseApiKeysInner]] = None
     __properties: ClassVar[List[str]] = ["code", "message", "has_more", "api_keys"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetApiKeysResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -44,6 +44,7 @@ class GetApiKeysResponseApiKeysInner(KindeModel):
     api_ids: Optional[List[StrictStr]] = Field(default=None, description="Array of API IDs associated with this key.", json_schema_extra={"examples": [["api_123", "api_456"]]})
     scopes: Optional[List[StrictStr]] = Field(default=None, description="Array of scopes associated with this key.", json_schema_extra={"examples": [["read:users", "write:users"]]})
     __properties: ClassVar[List[str]] = ["id", "name", "type", "status", "key_prefix", "key_suffix", "created_on", "last_verified_on", "last_verified_ip", "created_by", "api_ids", "scopes"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["key_suffix", "last_verified_on", "last_verified_ip", "created_by", ])
 
     @_kinde_field_validator('created_on', mode="before")
     @classmethod
@@ -86,6 +87,8 @@ class GetApiKeysResponseApiKeysInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -39,6 +39,7 @@ class GetApiResponseApi(KindeModel):
     scopes: Optional[List[GetApiResponseApiScopesInner]] = None
     applications: Optional[List[GetApiResponseApiApplicationsInner]] = None
     __properties: ClassVar[List[str]] = ["id", "name", "audience", "is_management_api", "scopes", "applications"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -71,6 +72,8 @@ class GetApiResponseApi(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class GetApiResponseApiApplicationsInner(KindeModel):
     type: Optional[StrictStr] = Field(default=None, description="The application's type.", json_schema_extra={"examples": ["Machine to machine (M2M)"]})
     is_active: Optional[StrictBool] = Field(default=None, description="Whether or not the application is authorized to access the API", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["id", "name", "type", "is_active"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["is_active", ])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class GetApiResponseApiApplicationsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetApiResponseApiScopesInner(KindeModel):
     id: Optional[StrictStr] = Field(default=None, description="The ID of the scope.", json_schema_extra={"examples": ["api_scope_01939222ef24200668b9f5829af001ce"]})
     key: Optional[StrictStr] = Field(default=None, description="The reference key for the scope.", json_schema_extra={"examples": ["read:logs"]})
     __properties: ClassVar[List[str]] = ["id", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetApiResponseApiScopesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

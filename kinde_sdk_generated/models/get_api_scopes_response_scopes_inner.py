@@ -34,6 +34,7 @@ class GetApiScopesResponseScopesInner(KindeModel):
     key: Optional[StrictStr] = Field(default=None, description="The scope's reference key.", json_schema_extra={"examples": ["read:logs"]})
     description: Optional[StrictStr] = Field(default=None, description="Explanation of the scope purpose.", json_schema_extra={"examples": ["Read logs scope"]})
     __properties: ClassVar[List[str]] = ["id", "key", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetApiScopesResponseScopesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

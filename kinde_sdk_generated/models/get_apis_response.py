@@ -36,6 +36,7 @@ class GetApisResponse(KindeModel):
     next_token: Optional[StrictStr] = Field(default=None, description="Pagination token.", json_schema_extra={"examples": ["Njo5Om1hvWVfYXNj"]})
     apis: Optional[List[GetApisResponseApisInner]] = None
     __properties: ClassVar[List[str]] = ["code", "message", "next_token", "apis"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetApisResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

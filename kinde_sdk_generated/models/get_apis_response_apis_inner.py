@@ -37,6 +37,7 @@ class GetApisResponseApisInner(KindeModel):
     is_management_api: Optional[StrictBool] = Field(default=None, description="Whether or not it is the Kinde management API.", json_schema_extra={"examples": [False]})
     scopes: Optional[List[GetApisResponseApisInnerScopesInner]] = None
     __properties: ClassVar[List[str]] = ["id", "name", "audience", "is_management_api", "scopes"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class GetApisResponseApisInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetApisResponseApisInnerScopesInner(KindeModel):
     id: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["api_scope_01939128c3d7193ae87c4755213c07c6"]})
     key: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["create:apis"]})
     __properties: ClassVar[List[str]] = ["id", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetApisResponseApisInnerScopesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

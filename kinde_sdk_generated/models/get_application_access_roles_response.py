@@ -36,6 +36,7 @@ class GetApplicationAccessRolesResponse(KindeModel):
     roles: Optional[List[ApplicationAccessRole]] = Field(default=None, description="Roles configured as allowed to access the application.")
     has_more: Optional[StrictBool] = Field(default=None, description="Whether more records exist.")
     __properties: ClassVar[List[str]] = ["code", "message", "roles", "has_more"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetApplicationAccessRolesResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -47,6 +47,7 @@ class GetApplicationResponseApplication(KindeModel):
     has_sign_in_with_sso_button: Optional[StrictBool] = Field(default=None, description="When home realm discovery is configured, users see a button to prompt them to use their work email.", json_schema_extra={"examples": [False]})
     use_gravatar_fallback: Optional[StrictBool] = Field(default=None, description="Use a backup image if a profile picture is not available.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["id", "name", "type", "client_id", "client_secret", "login_uri", "homepage_uri", "has_cancel_button", "is_access_control_enabled", "is_allow_faceless_auth", "is_ask_for_name", "has_marketing_consent", "has_sign_in_link_on_sign_up_page", "has_register_link_on_sign_in_page", "has_sign_in_with_sso_button", "use_gravatar_fallback"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -89,6 +90,8 @@ class GetApplicationResponseApplication(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

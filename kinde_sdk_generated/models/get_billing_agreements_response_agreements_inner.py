@@ -40,6 +40,7 @@ class GetBillingAgreementsResponseAgreementsInner(KindeModel):
     current_period_end: Optional[datetime] = Field(default=None, description="The end date of the agreement's current billing period (typically the next billing date). Null when the agreement has no current billing cycle; may be in the past if cycle roll or provider sync has lagged. ", json_schema_extra={"examples": ["2026-09-06T12:53:57Z"]})
     entitlements: Optional[List[GetBillingAgreementsResponseAgreementsInnerEntitlementsInner]] = Field(default=None, description="A list of billing entitlements that is part of this agreement")
     __properties: ClassVar[List[str]] = ["id", "plan_code", "expires_on", "billing_group_id", "current_period_start", "current_period_end", "entitlements"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["expires_on", "billing_group_id", "current_period_start", "current_period_end", ])
 
     @_kinde_field_validator('expires_on', mode="before")
     @classmethod
@@ -87,6 +88,8 @@ class GetBillingAgreementsResponseAgreementsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

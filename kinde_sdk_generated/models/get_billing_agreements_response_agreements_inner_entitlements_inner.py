@@ -33,6 +33,7 @@ class GetBillingAgreementsResponseAgreementsInnerEntitlementsInner(KindeModel):
     feature_code: Optional[StrictStr] = Field(default=None, description="The feature code of the feature corresponding to this entitlement", json_schema_extra={"examples": ["CcdkvEXpbg6UY"]})
     entitlement_id: Optional[StrictStr] = Field(default=None, description="The friendly id of an entitlement", json_schema_extra={"examples": ["entitlement_0195ac80a14e8d71f42b98e75d3c61ad"]})
     __properties: ClassVar[List[str]] = ["feature_code", "entitlement_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetBillingAgreementsResponseAgreementsInnerEntitlementsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

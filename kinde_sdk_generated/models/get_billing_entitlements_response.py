@@ -38,6 +38,7 @@ class GetBillingEntitlementsResponse(KindeModel):
     entitlements: Optional[List[GetBillingEntitlementsResponseEntitlementsInner]] = Field(default=None, description="A list of entitlements")
     plans: Optional[List[GetBillingEntitlementsResponsePlansInner]] = Field(default=None, description="A list of plans.")
     __properties: ClassVar[List[str]] = ["code", "message", "has_more", "entitlements", "plans"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -70,6 +71,8 @@ class GetBillingEntitlementsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class GetBillingEntitlementsResponsePlansInner(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="The plan code the billing customer is subscribed to")
     subscribed_on: Optional[datetime] = Field(default=None, json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     __properties: ClassVar[List[str]] = ["code", "subscribed_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('subscribed_on', mode="before")
     @classmethod
@@ -71,6 +72,8 @@ class GetBillingEntitlementsResponsePlansInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -42,6 +42,7 @@ class GetBusinessResponseBusiness(KindeModel):
     has_kinde_branding: Optional[StrictBool] = Field(default=None, description="Whether your business shows Kinde branding.", json_schema_extra={"examples": [True]})
     created_on: Optional[StrictStr] = Field(default=None, description="Date of business creation in ISO 8601 format.", json_schema_extra={"examples": ["2021-01-01T00:00:00Z"]})
     __properties: ClassVar[List[str]] = ["code", "name", "phone", "email", "industry", "timezone", "privacy_url", "terms_url", "has_clickwrap", "has_kinde_branding", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["phone", "email", "industry", "timezone", "privacy_url", "terms_url", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -74,6 +75,8 @@ class GetBusinessResponseBusiness(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class GetEnvironmentFeatureFlagsResponse(KindeModel):
     feature_flags: Optional[Dict[str, GetOrganizationFeatureFlagsResponseFeatureFlagsValue]] = Field(default=None, description="The environment's feature flag settings.")
     next_token: Optional[StrictStr] = Field(default=None, description="Pagination token.")
     __properties: ClassVar[List[str]] = ["code", "message", "feature_flags", "next_token"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetEnvironmentFeatureFlagsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

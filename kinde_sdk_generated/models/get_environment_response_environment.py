@@ -60,6 +60,7 @@ class GetEnvironmentResponseEnvironment(KindeModel):
     color_scheme: Optional[StrictStr] = Field(default=None, description="The color scheme for the environment used for meta tags based on the theme code")
     created_on: Optional[StrictStr] = Field(default=None, description="Date of environment creation in ISO 8601 format.", json_schema_extra={"examples": ["2021-01-01T00:00:00Z"]})
     __properties: ClassVar[List[str]] = ["code", "name", "hotjar_site_id", "google_analytics_tag", "contentsquare_tag_id", "is_default", "is_live", "kinde_domain", "custom_domain", "logo", "logo_dark", "favicon_svg", "favicon_fallback", "link_color", "background_color", "button_color", "button_text_color", "link_color_dark", "background_color_dark", "button_text_color_dark", "button_color_dark", "button_border_radius", "card_border_radius", "input_border_radius", "theme_code", "color_scheme", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["hotjar_site_id", "google_analytics_tag", "contentsquare_tag_id", "custom_domain", "logo", "logo_dark", "favicon_svg", "favicon_fallback", "link_color", "background_color", "button_color", "button_text_color", "link_color_dark", "background_color_dark", "button_text_color_dark", "button_color_dark", "button_border_radius", "card_border_radius", "input_border_radius", ])
 
     @field_validator('theme_code')
     def theme_code_validate_enum(cls, value):
@@ -112,6 +113,8 @@ class GetEnvironmentResponseEnvironment(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class GetEnvironmentResponseEnvironmentBackgroundColor(KindeModel):
     hex: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["#ffffff"]})
     hsl: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["hsl(0, 0%, 100%)"]})
     __properties: ClassVar[List[str]] = ["raw", "hex", "hsl"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetEnvironmentResponseEnvironmentBackgroundColor(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

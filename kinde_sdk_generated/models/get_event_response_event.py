@@ -36,6 +36,7 @@ class GetEventResponseEvent(KindeModel):
     timestamp: Optional[StrictInt] = Field(default=None, description="Timestamp in ISO 8601 format.")
     data: Optional[Dict[str, Any]] = Field(default=None, description="Event specific data object.")
     __properties: ClassVar[List[str]] = ["type", "source", "event_id", "timestamp", "data"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetEventResponseEvent(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetIndustriesResponseIndustriesInner(KindeModel):
     key: Optional[StrictStr] = Field(default=None, description="The unique key for the industry.", json_schema_extra={"examples": ["administration_office_support"]})
     name: Optional[StrictStr] = Field(default=None, description="The display name for the industry.", json_schema_extra={"examples": ["Administration & Office Support"]})
     __properties: ClassVar[List[str]] = ["key", "name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetIndustriesResponseIndustriesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

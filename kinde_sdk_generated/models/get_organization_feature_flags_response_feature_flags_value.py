@@ -33,6 +33,7 @@ class GetOrganizationFeatureFlagsResponseFeatureFlagsValue(KindeModel):
     type: Optional[StrictStr] = None
     value: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["type", "value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('type')
     def type_validate_enum(cls, value):
@@ -75,6 +76,8 @@ class GetOrganizationFeatureFlagsResponseFeatureFlagsValue(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

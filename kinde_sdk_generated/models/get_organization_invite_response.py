@@ -46,6 +46,7 @@ class GetOrganizationInviteResponse(KindeModel):
     is_revoked: Optional[StrictBool] = Field(default=None, description="Whether the invitation has been revoked.", json_schema_extra={"examples": [False]})
     invite_link: Optional[StrictStr] = Field(default=None, description="URL to share with the invitee to accept the invitation.", json_schema_extra={"examples": ["https://example.kinde.com/team_invitation?code=inv_abc123def456"]})
     __properties: ClassVar[List[str]] = ["message", "id", "code", "email", "first_name", "last_name", "full_name", "created_on", "is_sent", "accepted_on", "roles", "is_revoked", "invite_link"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["first_name", "last_name", "accepted_on", ])
 
     @_kinde_field_validator('created_on', mode="before")
     @classmethod
@@ -88,6 +89,8 @@ class GetOrganizationInviteResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

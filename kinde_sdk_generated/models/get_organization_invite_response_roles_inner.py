@@ -33,6 +33,7 @@ class GetOrganizationInviteResponseRolesInner(KindeModel):
     key: Optional[StrictStr] = Field(default=None, description="The role's key.", json_schema_extra={"examples": ["admin"]})
     name: Optional[StrictStr] = Field(default=None, description="The role's name.", json_schema_extra={"examples": ["Administrator"]})
     __properties: ClassVar[List[str]] = ["key", "name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetOrganizationInviteResponseRolesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class GetOrganizationPasskey200Response(KindeModel):
     is_override_environment_passkey_settings: Optional[StrictBool] = Field(default=None, description="Whether this organization uses a custom passkey policy instead of the environment default.")
     environment_policy: Optional[StrictStr] = Field(default=None, description="The environment-level passkey policy.")
     __properties: ClassVar[List[str]] = ["message", "code", "enabled", "policy", "is_override_environment_passkey_settings", "environment_policy"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -89,6 +90,8 @@ class GetOrganizationPasskey200Response(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -65,6 +65,7 @@ class GetOrganizationResponse(KindeModel):
     suspended_on: Optional[StrictStr] = Field(default=None, description="The date the organization was suspended in ISO 8601 format. Null if not suspended.", json_schema_extra={"examples": ["2021-01-01T00:00:00Z"]})
     billing: Optional[GetOrganizationResponseBilling] = None
     __properties: ClassVar[List[str]] = ["code", "name", "handle", "is_default", "external_id", "is_auto_membership_enabled", "logo", "logo_dark", "favicon_svg", "favicon_fallback", "allowed_domains", "link_color", "background_color", "button_color", "button_text_color", "link_color_dark", "background_color_dark", "button_text_color_dark", "button_color_dark", "button_border_radius", "card_border_radius", "input_border_radius", "theme_code", "color_scheme", "created_on", "is_allow_registrations", "sender_name", "sender_email", "is_suspended", "suspended_on", "billing"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["handle", "external_id", "logo", "logo_dark", "favicon_svg", "favicon_fallback", "link_color", "background_color", "button_color", "button_text_color", "link_color_dark", "background_color_dark", "button_text_color_dark", "button_color_dark", "button_border_radius", "card_border_radius", "input_border_radius", "is_allow_registrations", "sender_name", "sender_email", "suspended_on", ])
 
     @field_validator('theme_code')
     def theme_code_validate_enum(cls, value):
@@ -117,6 +118,8 @@ class GetOrganizationResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

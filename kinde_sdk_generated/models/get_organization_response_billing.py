@@ -34,6 +34,7 @@ class GetOrganizationResponseBilling(KindeModel):
     billing_customer_id: Optional[StrictStr] = None
     agreements: Optional[List[GetOrganizationResponseBillingAgreementsInner]] = Field(default=None, description="The billing agreements the billing customer is currently subscribed to")
     __properties: ClassVar[List[str]] = ["billing_customer_id", "agreements"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetOrganizationResponseBilling(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetOrganizationResponseBillingAgreementsInner(KindeModel):
     plan_code: Optional[StrictStr] = Field(default=None, description="The code of the plan from which this agreement is taken from", json_schema_extra={"examples": ["pro"]})
     agreement_id: Optional[StrictStr] = Field(default=None, description="The id of the billing agreement in Kinde", json_schema_extra={"examples": ["agreement_a1234b"]})
     __properties: ClassVar[List[str]] = ["plan_code", "agreement_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetOrganizationResponseBillingAgreementsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class GetOrganizationRoleActiveUsersCountResponse(KindeModel):
     date_time_from: Optional[datetime] = Field(default=None, description="Start of the active period that was used (inclusive), in UTC at second precision after any rounding.")
     date_time_to: Optional[datetime] = Field(default=None, description="End of the active period that was used (inclusive), in UTC at second precision after any rounding.")
     __properties: ClassVar[List[str]] = ["code", "message", "active_users_count", "date_time_from", "date_time_to"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('date_time_from', mode="before")
     @classmethod
@@ -79,6 +80,8 @@ class GetOrganizationRoleActiveUsersCountResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

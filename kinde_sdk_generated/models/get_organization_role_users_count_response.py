@@ -34,6 +34,7 @@ class GetOrganizationRoleUsersCountResponse(KindeModel):
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["Success"]})
     count: Optional[StrictInt] = Field(default=None, description="The number of users with the specified role in the organization.", json_schema_extra={"examples": [42]})
     __properties: ClassVar[List[str]] = ["code", "message", "count"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetOrganizationRoleUsersCountResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class GetOrganizationsResponse(KindeModel):
     organizations: Optional[List[OrganizationItemSchema]] = None
     next_token: Optional[StrictStr] = Field(default=None, description="Pagination token.", json_schema_extra={"examples": ["Mjo5Om1hbWVfYZNj"]})
     __properties: ClassVar[List[str]] = ["code", "message", "organizations", "next_token"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetOrganizationsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

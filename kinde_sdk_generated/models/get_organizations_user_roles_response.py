@@ -36,6 +36,7 @@ class GetOrganizationsUserRolesResponse(KindeModel):
     roles: Optional[List[OrganizationUserRole]] = None
     next_token: Optional[StrictStr] = Field(default=None, description="Pagination token.")
     __properties: ClassVar[List[str]] = ["code", "message", "roles", "next_token"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetOrganizationsUserRolesResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class GetPasskey200Response(KindeModel):
     enabled: Optional[StrictBool] = Field(default=None, description="Whether passkeys are enabled for this environment (`policy` is not `off`).")
     policy: Optional[StrictStr] = Field(default=None, description="Environment passkey policy. `off` disables passkeys; `optional` enables passkeys and allows users to skip passkey setup after password sign-in; `mandatory` requires passkey setup after first password sign-in. ")
     __properties: ClassVar[List[str]] = ["message", "code", "enabled", "policy"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class GetPasskey200Response(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class GetPropertiesResponse(KindeModel):
     properties: Optional[List[ModelProperty]] = None
     has_more: Optional[StrictBool] = Field(default=None, description="Whether more records exist.")
     __properties: ClassVar[List[str]] = ["code", "message", "properties", "has_more"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetPropertiesResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetRoleUsersResponseUsersInner(KindeModel):
     id: Optional[StrictStr] = Field(default=None, description="The user's ID.")
     org_codes: Optional[List[StrictStr]] = Field(default=None, description="The organization codes where the user has this role.")
     __properties: ClassVar[List[str]] = ["id", "org_codes"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetRoleUsersResponseUsersInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetTimezonesResponseTimezonesInner(KindeModel):
     key: Optional[StrictStr] = Field(default=None, description="The unique key for the timezone.", json_schema_extra={"examples": ["london_greenwich_mean_time"]})
     name: Optional[StrictStr] = Field(default=None, description="The display name for the timezone.", json_schema_extra={"examples": ["London (Greenwich Mean Time) [+01:00]"]})
     __properties: ClassVar[List[str]] = ["key", "name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetTimezonesResponseTimezonesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -39,6 +39,7 @@ class GetUserMfaResponseMfa(KindeModel):
     usage_count: Optional[StrictInt] = Field(default=None, description="The number of times MFA has been used.", json_schema_extra={"examples": [2]})
     last_used_on: Optional[datetime] = Field(default=None, description="The timestamp when the MFA was last used.", json_schema_extra={"examples": ["2024-11-18T13:32:07.22538+11:00"]})
     __properties: ClassVar[List[str]] = ["id", "type", "created_on", "name", "is_verified", "usage_count", "last_used_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('created_on', mode="before")
     @classmethod
@@ -81,6 +82,8 @@ class GetUserMfaResponseMfa(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

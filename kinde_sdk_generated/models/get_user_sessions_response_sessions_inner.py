@@ -44,6 +44,7 @@ class GetUserSessionsResponseSessionsInner(KindeModel):
     initial_ip_address: Optional[StrictStr] = Field(default=None, description="The IP address from which the session was initially started.", json_schema_extra={"examples": ["192.168.65.1"]})
     initial_user_agent: Optional[StrictStr] = Field(default=None, description="The user agent (browser or app) used when the session was first created.", json_schema_extra={"examples": ["Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36"]})
     __properties: ClassVar[List[str]] = ["user_id", "org_code", "client_id", "expires_on", "session_id", "started_on", "updated_on", "connection_id", "last_ip_address", "last_user_agent", "initial_ip_address", "initial_user_agent"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", ])
 
     @_kinde_field_validator('expires_on', mode="before")
     @classmethod
@@ -91,6 +92,8 @@ class GetUserSessionsResponseSessionsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -41,6 +41,7 @@ class Identity(KindeModel):
     connection_id: Optional[StrictStr] = Field(default=None, description="The social or enterprise connection ID associated with the identity. Null for email, phone, username, and passkey identities.", json_schema_extra={"examples": ["conn_019289347f1193da6c0e4d49b97b4bd2"]})
     is_primary: Optional[StrictBool] = Field(default=None, description="Whether the identity is the primary identity for the user", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["id", "type", "is_confirmed", "created_on", "last_login_on", "total_logins", "name", "email", "connection_id", "is_primary"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["connection_id", "is_primary", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -73,6 +74,8 @@ class Identity(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class LogoutRedirectUrls(KindeModel):
     code: Optional[StrictStr] = Field(default=None, description="Response code.", json_schema_extra={"examples": ["OK"]})
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["Success"]})
     __properties: ClassVar[List[str]] = ["logout_urls", "code", "message"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class LogoutRedirectUrls(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class OrganizationItemSchema(KindeModel):
     external_id: Optional[StrictStr] = Field(default=None, description="The organization's external identifier - commonly used when migrating from or mapping to other systems.", json_schema_extra={"examples": ["some1234"]})
     is_auto_membership_enabled: Optional[StrictBool] = Field(default=None, description="If users become members of this organization when the org code is supplied during authentication.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["code", "name", "handle", "is_default", "external_id", "is_auto_membership_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["handle", "external_id", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class OrganizationItemSchema(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

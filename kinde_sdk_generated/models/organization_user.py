@@ -41,6 +41,7 @@ class OrganizationUser(KindeModel):
     is_suspended: Optional[StrictBool] = Field(default=None, description="Whether the user is currently suspended or not.", json_schema_extra={"examples": [False]})
     roles: Optional[List[StrictStr]] = Field(default=None, description="The roles the user has in the organization.")
     __properties: ClassVar[List[str]] = ["id", "email", "full_name", "last_name", "first_name", "picture", "joined_on", "last_accessed_on", "is_suspended", "roles"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["id", "email", "last_name", "first_name", "picture", "last_accessed_on", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -73,6 +74,8 @@ class OrganizationUser(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

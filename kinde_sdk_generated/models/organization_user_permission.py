@@ -37,6 +37,7 @@ class OrganizationUserPermission(KindeModel):
     description: Optional[StrictStr] = None
     roles: Optional[List[OrganizationUserPermissionRolesInner]] = None
     __properties: ClassVar[List[str]] = ["id", "key", "name", "description", "roles"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class OrganizationUserPermission(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

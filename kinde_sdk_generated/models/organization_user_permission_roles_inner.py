@@ -33,6 +33,7 @@ class OrganizationUserPermissionRolesInner(KindeModel):
     id: Optional[StrictStr] = None
     key: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["id", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class OrganizationUserPermissionRolesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class PropertyValue(KindeModel):
     key: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["kp_town"]})
     value: Optional[StrictStr] = Field(default=None, json_schema_extra={"examples": ["West-side Staines massive"]})
     __properties: ClassVar[List[str]] = ["id", "name", "description", "key", "value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["description", "value", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class PropertyValue(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class ReadEnvLogoResponseLogosInner(KindeModel):
     type: Optional[StrictStr] = Field(default=None, description="The type of logo (light or dark).", json_schema_extra={"examples": ["light"]})
     file_name: Optional[StrictStr] = Field(default=None, description="The name of the logo file.", json_schema_extra={"examples": ["kinde_light.jpeg"]})
     __properties: ClassVar[List[str]] = ["type", "file_name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class ReadEnvLogoResponseLogosInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

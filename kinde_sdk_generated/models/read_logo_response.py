@@ -35,6 +35,7 @@ class ReadLogoResponse(KindeModel):
     logos: Optional[List[ReadLogoResponseLogosInner]] = Field(default=None, description="A list of logos.")
     message: Optional[StrictStr] = Field(default=None, description="Response message.", json_schema_extra={"examples": ["Success"]})
     __properties: ClassVar[List[str]] = ["code", "logos", "message"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class ReadLogoResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class ReadLogoResponseLogosInner(KindeModel):
     file_name: Optional[StrictStr] = Field(default=None, description="The name of the logo file.", json_schema_extra={"examples": ["kinde_light.jpeg"]})
     path: Optional[StrictStr] = Field(default=None, description="The relative path to the logo file.", json_schema_extra={"examples": ["/logo?p_org_code=org_1767f11ce62"]})
     __properties: ClassVar[List[str]] = ["type", "file_name", "path"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class ReadLogoResponseLogosInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

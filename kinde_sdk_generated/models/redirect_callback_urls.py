@@ -32,6 +32,7 @@ class RedirectCallbackUrls(KindeModel):
     """ # noqa: E501
     redirect_urls: Optional[List[StrictStr]] = Field(default=None, description="An application's redirect URLs.")
     __properties: ClassVar[List[str]] = ["redirect_urls"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class RedirectCallbackUrls(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class ReplaceMFARequest(KindeModel):
     enabled_factors: List[StrictStr] = Field(description="The MFA methods to enable.")
     is_recovery_codes_enabled: Optional[StrictBool] = Field(default=True, description="Determines whether recovery codes are shown to users during MFA setup for the environment.")
     __properties: ClassVar[List[str]] = ["policy", "enabled_factors", "is_recovery_codes_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -81,6 +82,8 @@ class ReplaceMFARequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class ReplaceOrganizationMFARequest(KindeModel):
     enabled_factors: List[StrictStr] = Field(description="The MFA methods to enable.")
     is_recovery_codes_enabled: Optional[StrictBool] = Field(default=True, description="Determines whether recovery codes are shown to users during MFA setup for this specific organization. This overrides the environment-level setting.")
     __properties: ClassVar[List[str]] = ["enabled_factors", "is_recovery_codes_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('enabled_factors')
     def enabled_factors_validate_enum(cls, value):
@@ -73,6 +74,8 @@ class ReplaceOrganizationMFARequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

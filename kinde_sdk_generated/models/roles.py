@@ -36,6 +36,7 @@ class Roles(KindeModel):
     description: Optional[StrictStr] = Field(default=None, description="The role's description.")
     is_default_role: Optional[StrictBool] = Field(default=None, description="Whether the role is the default role.")
     __properties: ClassVar[List[str]] = ["id", "key", "name", "description", "is_default_role"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["description", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class Roles(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class RotateApiKeyResponseApiKey(KindeModel):
     id: Optional[StrictStr] = Field(default=None, description="The unique ID for the API key.", json_schema_extra={"examples": ["api_key_0195ac80a14e8d71f42b98e75d3c61ad"]})
     key: Optional[StrictStr] = Field(default=None, description="The new API key value (only shown once).", json_schema_extra={"examples": ["k_live_1234567890abcdef1234567890abcdef"]})
     __properties: ClassVar[List[str]] = ["id", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class RotateApiKeyResponseApiKey(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

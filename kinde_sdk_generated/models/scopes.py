@@ -35,6 +35,7 @@ class Scopes(KindeModel):
     description: Optional[StrictStr] = Field(default=None, description="Description of scope.", json_schema_extra={"examples": ["Create users"]})
     api_id: Optional[StrictStr] = Field(default=None, description="API ID.", json_schema_extra={"examples": ["3635b4431f174de6b789c67481bd0c7a"]})
     __properties: ClassVar[List[str]] = ["id", "key", "description", "api_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class Scopes(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -49,6 +49,7 @@ class SearchUsersResponseResultsInner(KindeModel):
     properties: Optional[Dict[str, StrictStr]] = Field(default=None, description="The user properties.")
     api_scopes: Optional[List[SearchUsersResponseResultsInnerApiScopesInner]] = Field(default=None, description="Array of api scopes belonging to the user.")
     __properties: ClassVar[List[str]] = ["id", "provided_id", "email", "username", "last_name", "first_name", "is_suspended", "picture", "total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", "organizations", "identities", "properties", "api_scopes"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["provided_id", "email", "username", "picture", "total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -81,6 +82,8 @@ class SearchUsersResponseResultsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -42,6 +42,7 @@ class SetUserPasswordRequest(KindeModel):
     mem_cost: Optional[StrictInt] = Field(default=None, description="The scrypt memory cost from the Firebase project's password hash parameters (1-20). Required for firebase-scrypt; rejected for other hashing methods.")
     is_temporary_password: Optional[StrictBool] = Field(default=None, description="The user will be prompted to set a new password after entering this one.")
     __properties: ClassVar[List[str]] = ["hashed_password", "hashing_method", "salt", "salt_position", "iterations", "variant", "signer_key", "salt_separator", "rounds", "mem_cost", "is_temporary_password"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('hashing_method')
     def hashing_method_validate_enum(cls, value):
@@ -94,6 +95,8 @@ class SetUserPasswordRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

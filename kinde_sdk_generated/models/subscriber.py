@@ -35,6 +35,7 @@ class Subscriber(KindeModel):
     first_name: Optional[StrictStr] = None
     last_name: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["id", "preferred_email", "first_name", "last_name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class Subscriber(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

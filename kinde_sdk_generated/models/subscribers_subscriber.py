@@ -36,6 +36,7 @@ class SubscribersSubscriber(KindeModel):
     first_name: Optional[StrictStr] = None
     last_name: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["id", "email", "full_name", "first_name", "last_name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class SubscribersSubscriber(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class SystemPermissions(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="The system permission's name.", json_schema_extra={"examples": ["Read billing details"]})
     description: Optional[StrictStr] = Field(default=None, description="The system permission's description.", json_schema_extra={"examples": ["View plan and update card details"]})
     __properties: ClassVar[List[str]] = ["id", "key", "name", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class SystemPermissions(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

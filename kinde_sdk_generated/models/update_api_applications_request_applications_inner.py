@@ -33,6 +33,7 @@ class UpdateAPIApplicationsRequestApplicationsInner(KindeModel):
     id: StrictStr = Field(description="The application's Client ID.", json_schema_extra={"examples": ["d2db282d6214242b3b145c123f0c123"]})
     operation: Optional[StrictStr] = Field(default=None, description="Optional operation, set to 'delete' to revoke authorization for the application. If not set, the application will be authorized.", json_schema_extra={"examples": ["delete"]})
     __properties: ClassVar[List[str]] = ["id", "operation"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateAPIApplicationsRequestApplicationsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -32,6 +32,7 @@ class UpdateAPIScopeRequest(KindeModel):
     """ # noqa: E501
     description: Optional[StrictStr] = Field(default=None, description="Description of the api scope purpose.", json_schema_extra={"examples": ["Scope for reading logs."]})
     __properties: ClassVar[List[str]] = ["description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class UpdateAPIScopeRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

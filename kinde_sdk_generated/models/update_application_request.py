@@ -45,6 +45,7 @@ class UpdateApplicationRequest(KindeModel):
     use_gravatar_fallback: Optional[StrictBool] = Field(default=None, description="Use a backup image if a profile picture is not available.")
     is_access_control_enabled: Optional[StrictBool] = Field(default=None, description="Whether role-based access control is enforced for the application. At least one allowed role must be configured before enabling.")
     __properties: ClassVar[List[str]] = ["name", "language_key", "logout_uris", "redirect_uris", "login_uri", "homepage_uri", "is_allow_faceless_auth", "is_ask_for_name", "has_marketing_consent", "has_sign_in_link_on_sign_up_page", "has_register_link_on_sign_in_page", "has_sign_in_with_sso_button", "use_gravatar_fallback", "is_access_control_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -77,6 +78,8 @@ class UpdateApplicationRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class UpdateApplicationTokensRequest(KindeModel):
     authenticated_session_lifetime: Optional[StrictInt] = Field(default=None, description="The lifetime of an authenticated session in seconds.", json_schema_extra={"examples": [86400]})
     is_hasura_mapping_enabled: Optional[StrictBool] = Field(default=None, description="Enable or disable Hasura mapping.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["access_token_lifetime", "refresh_token_lifetime", "id_token_lifetime", "authenticated_session_lifetime", "is_hasura_mapping_enabled"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class UpdateApplicationTokensRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

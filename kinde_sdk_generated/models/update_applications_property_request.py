@@ -33,6 +33,7 @@ class UpdateApplicationsPropertyRequest(KindeModel):
     """ # noqa: E501
     value: UpdateApplicationsPropertyRequestValue
     __properties: ClassVar[List[str]] = ["value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateApplicationsPropertyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

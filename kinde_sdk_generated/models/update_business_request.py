@@ -41,6 +41,7 @@ class UpdateBusinessRequest(KindeModel):
     terms_url: Optional[StrictStr] = Field(default=None, description="The URL to the business's terms of service.", json_schema_extra={"examples": ["https://example.com/terms"]})
     timezone_key: Optional[StrictStr] = Field(default=None, description="The key of the timezone of your business. Can be retrieved from the /timezones endpoint.", json_schema_extra={"examples": ["los_angeles_pacific_standard_time"]})
     __properties: ClassVar[List[str]] = ["business_name", "email", "industry_key", "is_click_wrap", "is_show_kinde_branding", "kinde_perk_code", "phone", "privacy_url", "terms_url", "timezone_key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["business_name", "email", "industry_key", "is_click_wrap", "is_show_kinde_branding", "kinde_perk_code", "phone", "privacy_url", "terms_url", "timezone_key", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -73,6 +74,8 @@ class UpdateBusinessRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class UpdateConnectionRequest(KindeModel):
     enabled_applications: Optional[List[StrictStr]] = Field(default=None, description="Client IDs of applications in which this connection is to be enabled.", json_schema_extra={"examples": [["c647dbe20f5944e28af97c9184fded22", "20bbffaa4c5e492a962273039d4ae18b"]]})
     options: Optional[UpdateConnectionRequestOptions] = None
     __properties: ClassVar[List[str]] = ["name", "display_name", "enabled_applications", "options"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class UpdateConnectionRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -50,6 +50,7 @@ class UpdateConnectionRequestOptionsOneOf1(KindeModel):
     is_use_custom_domain: Optional[StrictBool] = Field(default=None, description="Use custom domain callback URL.", json_schema_extra={"examples": [True]})
     is_trusted: Optional[StrictBool] = Field(default=None, description="Trust this connection for account merging.", json_schema_extra={"examples": [True]})
     __properties: ClassVar[List[str]] = ["home_realm_domains", "saml_entity_id", "saml_idp_metadata_url", "saml_idp_metadata_xml", "saml_sign_in_url", "sign_request_algorithm", "protocol_binding", "name_id_format", "saml_email_key_attr", "saml_user_id_key_attr", "saml_first_name_key_attr", "saml_last_name_key_attr", "is_create_missing_user", "is_force_show_sso_button", "upstream_params", "saml_signing_certificate", "saml_signing_private_key", "is_use_custom_domain", "is_trusted"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('sign_request_algorithm')
     def sign_request_algorithm_validate_enum(cls, value):
@@ -112,6 +113,8 @@ class UpdateConnectionRequestOptionsOneOf1(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

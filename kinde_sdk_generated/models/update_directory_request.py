@@ -32,6 +32,7 @@ class UpdateDirectoryRequest(KindeModel):
     """ # noqa: E501
     directory_name: Optional[StrictStr] = Field(default=None, description="A descriptive name for the SCIM directory.", json_schema_extra={"examples": ["Updated Production Directory"]})
     __properties: ClassVar[List[str]] = ["directory_name"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class UpdateDirectoryRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -32,6 +32,7 @@ class UpdateIdentityRequest(KindeModel):
     """ # noqa: E501
     is_primary: Optional[StrictBool] = Field(default=None, description="Whether the identity is the primary for it's type")
     __properties: ClassVar[List[str]] = ["is_primary"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class UpdateIdentityRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class UpdateOrganizationPasskey200Response(KindeModel):
     policy: Optional[StrictStr] = None
     is_override_environment_passkey_settings: Optional[StrictBool] = None
     __properties: ClassVar[List[str]] = ["message", "code", "enabled", "policy", "is_override_environment_passkey_settings"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -78,6 +79,8 @@ class UpdateOrganizationPasskey200Response(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

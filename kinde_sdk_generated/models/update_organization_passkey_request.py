@@ -33,6 +33,7 @@ class UpdateOrganizationPasskeyRequest(KindeModel):
     policy: Optional[StrictStr] = Field(default=None, description="Passkey policy when overriding the environment default.")
     is_override_environment_passkey_settings: Optional[StrictBool] = Field(default=None, description="Whether to use a custom passkey policy for this organization. Set to false to revert to the environment default.")
     __properties: ClassVar[List[str]] = ["policy", "is_override_environment_passkey_settings"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -75,6 +76,8 @@ class UpdateOrganizationPasskeyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

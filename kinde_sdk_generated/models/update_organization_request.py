@@ -52,6 +52,7 @@ class UpdateOrganizationRequest(KindeModel):
     sender_email: Optional[StrictStr] = Field(default=None, description="The email address that will be used in emails. Requires custom SMTP to be set up.", json_schema_extra={"examples": ["hello@acmecorp.com"]})
     is_suspended: Optional[StrictBool] = Field(default=None, description="Whether to suspend or unsuspend the organization. Setting to true suspends the organization; setting to false unsuspends it. The default organization cannot be suspended.", json_schema_extra={"examples": [False]})
     __properties: ClassVar[List[str]] = ["name", "external_id", "background_color", "button_color", "button_text_color", "link_color", "background_color_dark", "button_color_dark", "button_text_color_dark", "link_color_dark", "theme_code", "handle", "is_allow_registrations", "is_auto_membership_enabled", "is_auto_join_domain_list", "allowed_domains", "is_enable_advanced_orgs", "is_enforce_mfa", "sender_name", "sender_email", "is_suspended"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["sender_name", "sender_email", ])
 
     @field_validator('theme_code')
     def theme_code_validate_enum(cls, value):
@@ -94,6 +95,8 @@ class UpdateOrganizationRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

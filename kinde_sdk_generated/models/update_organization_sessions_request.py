@@ -35,6 +35,7 @@ class UpdateOrganizationSessionsRequest(KindeModel):
     is_use_org_authenticated_session_lifetime: Optional[StrictBool] = Field(default=None, description="Whether to apply the organization's authenticated session lifetime override.")
     authenticated_session_lifetime: Optional[StrictInt] = Field(default=None, description="Authenticated session lifetime in seconds.", json_schema_extra={"examples": [86400]})
     __properties: ClassVar[List[str]] = ["is_use_org_sso_session_policy", "sso_session_persistence_mode", "is_use_org_authenticated_session_lifetime", "authenticated_session_lifetime"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('sso_session_persistence_mode')
     def sso_session_persistence_mode_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class UpdateOrganizationSessionsRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

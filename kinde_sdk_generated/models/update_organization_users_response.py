@@ -36,6 +36,7 @@ class UpdateOrganizationUsersResponse(KindeModel):
     users_updated: Optional[List[StrictStr]] = None
     users_removed: Optional[List[StrictStr]] = None
     __properties: ClassVar[List[str]] = ["message", "code", "users_added", "users_updated", "users_removed"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class UpdateOrganizationUsersResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

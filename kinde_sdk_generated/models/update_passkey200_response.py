@@ -35,6 +35,7 @@ class UpdatePasskey200Response(KindeModel):
     enabled: Optional[StrictBool] = None
     policy: Optional[StrictStr] = None
     __properties: ClassVar[List[str]] = ["message", "code", "enabled", "policy"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -77,6 +78,8 @@ class UpdatePasskey200Response(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -32,6 +32,7 @@ class UpdatePasskeyRequest(KindeModel):
     """ # noqa: E501
     policy: StrictStr = Field(description="Environment passkey policy.")
     __properties: ClassVar[List[str]] = ["policy"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @field_validator('policy')
     def policy_validate_enum(cls, value):
@@ -71,6 +72,8 @@ class UpdatePasskeyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class UpdatePropertyRequest(KindeModel):
     is_private: StrictBool = Field(description="Whether the property can be included in id and access tokens.")
     category_id: StrictStr = Field(description="Which category the property belongs to.")
     __properties: ClassVar[List[str]] = ["name", "description", "is_private", "category_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class UpdatePropertyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class UpdateRolePermissionsRequestPermissionsInner(KindeModel):
     id: Optional[StrictStr] = Field(default=None, description="The permission id.")
     operation: Optional[StrictStr] = Field(default=None, description="Optional operation, set to 'delete' to remove the permission from the role.")
     __properties: ClassVar[List[str]] = ["id", "operation"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateRolePermissionsRequestPermissionsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class UpdateRoleSystemPermissionsRequest(KindeModel):
     """ # noqa: E501
     system_permissions: Optional[List[UpdateRoleSystemPermissionsRequestSystemPermissionsInner]] = Field(default=None, description="System permissions to add or remove from the role.")
     __properties: ClassVar[List[str]] = ["system_permissions"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class UpdateRoleSystemPermissionsRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

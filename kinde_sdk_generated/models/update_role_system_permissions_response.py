@@ -35,6 +35,7 @@ class UpdateRoleSystemPermissionsResponse(KindeModel):
     system_permissions_added: Optional[List[StrictStr]] = None
     system_permissions_removed: Optional[List[StrictStr]] = None
     __properties: ClassVar[List[str]] = ["code", "message", "system_permissions_added", "system_permissions_removed"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -67,6 +68,8 @@ class UpdateRoleSystemPermissionsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -37,6 +37,7 @@ class UpdateUserRequest(KindeModel):
     is_password_reset_requested: Optional[StrictBool] = Field(default=None, description="Prompt the user to change their password on next sign in.")
     provided_id: Optional[StrictStr] = Field(default=None, description="An external id to reference the user.")
     __properties: ClassVar[List[str]] = ["given_name", "family_name", "picture", "is_suspended", "is_password_reset_requested", "provided_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class UpdateUserRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -38,6 +38,7 @@ class UpdateUserResponse(KindeModel):
     is_password_reset_requested: Optional[StrictBool] = Field(default=None, description="Whether a password reset has been requested.")
     picture: Optional[StrictStr] = Field(default=None, description="User's profile picture URL.")
     __properties: ClassVar[List[str]] = ["id", "given_name", "family_name", "email", "is_suspended", "is_password_reset_requested", "picture"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["picture", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -70,6 +71,8 @@ class UpdateUserResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

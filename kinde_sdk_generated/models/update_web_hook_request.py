@@ -34,6 +34,7 @@ class UpdateWebHookRequest(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="The webhook name")
     description: Optional[StrictStr] = Field(default=None, description="The webhook description")
     __properties: ClassVar[List[str]] = ["event_types", "name", "description"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["description", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class UpdateWebHookRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

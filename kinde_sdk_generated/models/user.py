@@ -49,6 +49,7 @@ class User(KindeModel):
     identities: Optional[List[UserIdentitiesInner]] = Field(default=None, description="Array of identities belonging to the user.")
     billing: Optional[UserBilling] = None
     __properties: ClassVar[List[str]] = ["id", "provided_id", "preferred_email", "phone", "username", "last_name", "first_name", "is_suspended", "picture", "total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", "organizations", "identities", "billing"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -81,6 +82,8 @@ class User(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -51,6 +51,7 @@ class UsersResponseUsersInner(KindeModel):
     identities: Optional[List[UsersResponseUsersInnerIdentitiesInner]] = Field(default=None, description="Array of identities belonging to the user.")
     billing: Optional[UsersResponseUsersInnerBilling] = None
     __properties: ClassVar[List[str]] = ["id", "provided_id", "email", "phone", "username", "last_name", "first_name", "is_suspended", "picture", "total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", "last_organization_sign_ins", "organizations", "identities", "billing"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["total_sign_ins", "failed_sign_ins", "last_signed_in", "created_on", "last_organization_sign_ins", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -83,6 +84,8 @@ class UsersResponseUsersInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

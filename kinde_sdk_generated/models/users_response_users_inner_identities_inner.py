@@ -34,6 +34,7 @@ class UsersResponseUsersInnerIdentitiesInner(KindeModel):
     identity: Optional[StrictStr] = None
     connection_id: Optional[StrictStr] = Field(default=None, description="The social or enterprise connection ID associated with the identity. Null for email, phone, username, and passkey identities.", json_schema_extra={"examples": ["conn_019289347f1193da6c0e4d49b97b4bd2"]})
     __properties: ClassVar[List[str]] = ["type", "identity", "connection_id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["connection_id", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class UsersResponseUsersInnerIdentitiesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class UsersResponseUsersInnerLastOrganizationSignInsInner(KindeModel):
     org_code: Optional[StrictStr] = Field(default=None, description="The organization code.", json_schema_extra={"examples": ["org_d2d85014942"]})
     last_signed_in: Optional[datetime] = Field(default=None, description="The date and time the user last signed in to this organization in ISO 8601 format.", json_schema_extra={"examples": ["2026-01-28T14:26:02.448856Z"]})
     __properties: ClassVar[List[str]] = ["org_code", "last_signed_in"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('last_signed_in', mode="before")
     @classmethod
@@ -71,6 +72,8 @@ class UsersResponseUsersInnerLastOrganizationSignInsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

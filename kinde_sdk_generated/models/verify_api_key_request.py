@@ -32,6 +32,7 @@ class VerifyApiKeyRequest(KindeModel):
     """ # noqa: E501
     api_key: StrictStr = Field(description="The API key to verify.")
     __properties: ClassVar[List[str]] = ["api_key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class VerifyApiKeyRequest(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -42,6 +42,7 @@ class VerifyApiKeyResponse(KindeModel):
     last_verified_on: Optional[datetime] = Field(default=None, description="When the API key was last verified.", json_schema_extra={"examples": ["2024-11-18T13:32:03+11:00"]})
     verification_count: Optional[StrictInt] = Field(default=None, description="Number of times this API key has been verified.", json_schema_extra={"examples": [42]})
     __properties: ClassVar[List[str]] = ["code", "message", "is_valid", "key_id", "status", "scopes", "org_code", "user_id", "last_verified_on", "verification_count"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["org_code", "user_id", "last_verified_on", ])
 
     @_kinde_field_validator('last_verified_on', mode="before")
     @classmethod
@@ -79,6 +80,8 @@ class VerifyApiKeyResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

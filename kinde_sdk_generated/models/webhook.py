@@ -37,6 +37,7 @@ class Webhook(KindeModel):
     event_types: Optional[List[StrictStr]] = None
     created_on: Optional[StrictStr] = Field(default=None, description="Created on date in ISO 8601 format.")
     __properties: ClassVar[List[str]] = ["id", "name", "endpoint", "description", "event_types", "created_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class Webhook(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 
