@@ -49,6 +49,7 @@ __all__ = [
     "GetFeatureFlagsResponseData",
     "GetFeatureFlagsResponseDataFeatureFlagsInner",
     "GetFeatureFlagsResponseDataFeatureFlagsInnerValue",
+    "GetFeatureFlagsResponseMetadata",
     "GetUserPermissionsResponse",
     "GetUserPermissionsResponseData",
     "GetUserPermissionsResponseDataPermissionsInner",
@@ -106,6 +107,7 @@ if _typing.TYPE_CHECKING:
     from kinde_sdk_account_generated.models.get_feature_flags_response_data import GetFeatureFlagsResponseData as GetFeatureFlagsResponseData
     from kinde_sdk_account_generated.models.get_feature_flags_response_data_feature_flags_inner import GetFeatureFlagsResponseDataFeatureFlagsInner as GetFeatureFlagsResponseDataFeatureFlagsInner
     from kinde_sdk_account_generated.models.get_feature_flags_response_data_feature_flags_inner_value import GetFeatureFlagsResponseDataFeatureFlagsInnerValue as GetFeatureFlagsResponseDataFeatureFlagsInnerValue
+    from kinde_sdk_account_generated.models.get_feature_flags_response_metadata import GetFeatureFlagsResponseMetadata as GetFeatureFlagsResponseMetadata
     from kinde_sdk_account_generated.models.get_user_permissions_response import GetUserPermissionsResponse as GetUserPermissionsResponse
     from kinde_sdk_account_generated.models.get_user_permissions_response_data import GetUserPermissionsResponseData as GetUserPermissionsResponseData
     from kinde_sdk_account_generated.models.get_user_permissions_response_data_permissions_inner import GetUserPermissionsResponseDataPermissionsInner as GetUserPermissionsResponseDataPermissionsInner
@@ -158,6 +160,7 @@ else:
         "GetFeatureFlagsResponseData": ".models.get_feature_flags_response_data",
         "GetFeatureFlagsResponseDataFeatureFlagsInner": ".models.get_feature_flags_response_data_feature_flags_inner",
         "GetFeatureFlagsResponseDataFeatureFlagsInnerValue": ".models.get_feature_flags_response_data_feature_flags_inner_value",
+        "GetFeatureFlagsResponseMetadata": ".models.get_feature_flags_response_metadata",
         "GetUserPermissionsResponse": ".models.get_user_permissions_response",
         "GetUserPermissionsResponseData": ".models.get_user_permissions_response_data",
         "GetUserPermissionsResponseDataPermissionsInner": ".models.get_user_permissions_response_data_permissions_inner",

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any, ForwardRef, Literal, Optional, get_args, get_origin
+from typing import Any, ClassVar, ForwardRef, Literal, Optional, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class KindeModel(BaseModel):
@@ -28,7 +28,44 @@ class KindeModel(BaseModel):
     the model also reads like a mapping of its JSON field names: ``"users" in result``
     is true when the field is present and not null, ``result["users"]`` returns the
     field's value, and ``result.get("id", default)`` returns it or the default.
+
+    Unknown fields are refused (``extra="forbid"``): a request model built with a typo
+    fails at once, and a response that carries a field the spec does not know fails the
+    fast, strict parse, so that the SDK's lenient parser
+    (``kinde_sdk/management/_responses.py``) builds it instead and keeps the field.
+    Refusing costs pydantic-core nothing over ignoring: both look every key up.
+
+    A model built by the lenient parser has ``__pydantic_extra__`` set to a dict (the
+    fields the spec does not know, readable as attributes, ``obj["field"]`` and in
+    ``to_dict()``); a model that passed strict validation has it None.
     """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Python names of the fields the spec declares nullable (set by each generated model).
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # validate_assignment resets __pydantic_extra__ when extra is not "allow"; keep
+        # the unknown fields of a leniently built model across an assignment.
+        extra = self.__pydantic_extra__
+        super().__setattr__(name, value)
+        if extra is not None and self.__pydantic_extra__ is None:
+            object.__setattr__(self, "__pydantic_extra__", extra)
+
+    def _kinde_lenient_to_dict(self) -> dict[str, Any]:
+        """to_dict() of a leniently built model: every field the server sent, as sent
+        (coerced where that was lossless), then the unknown fields."""
+        out: dict[str, Any] = {}
+        fields = type(self).model_fields
+        for name in self.model_fields_set:
+            info = fields.get(name)
+            if info is None:
+                continue
+            out[info.alias or name] = _kinde_plain(getattr(self, name, None))
+        for key, value in (self.__pydantic_extra__ or {}).items():
+            out.setdefault(key, _kinde_plain(value))
+        return out
 
     def _kinde_field_name(self, key: object) -> str | None:
         if not isinstance(key, str):
@@ -45,9 +82,12 @@ class KindeModel(BaseModel):
         name = self._kinde_field_name(key)
         if name is not None:
             return True, getattr(self, name)
-        extra = getattr(self, "additional_properties", None)
-        if isinstance(extra, dict) and key in extra:
+        extra = self.__pydantic_extra__
+        if extra is not None and key in extra:
             return True, extra[key]
+        additional = getattr(self, "additional_properties", None)
+        if isinstance(additional, dict) and key in additional:
+            return True, additional[key]
         return False, None
 
     def __getitem__(self, key: str) -> Any:
@@ -63,6 +103,17 @@ class KindeModel(BaseModel):
     def get(self, key: str, default: Any = None) -> Any:
         found, value = self._kinde_lookup(key)
         return default if not found or value is None else value
+
+
+def _kinde_plain(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if isinstance(value, BaseModel) and callable(to_dict):
+        return to_dict()
+    if isinstance(value, list):
+        return [_kinde_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _kinde_plain(v) for k, v in value.items()}
+    return value
 
 
 def parse_lenient_datetime(value: Any) -> Any:

@@ -10,21 +10,23 @@ two clients differ only in how they send: ``transport.request(...)`` or
 Requests are checked before anything is sent (strict in what we send): a key must be a
 non-empty string, ``subnav`` one of the spec's values, ``page_size`` a positive int.
 Responses are read leniently (see :mod:`._models`); with ``strict=True`` each body is
-also validated against the spec's model from ``kinde_sdk_account_generated`` and a
-mismatch raises, for the SDK's own tests.
+also validated against the spec's model from ``kinde_sdk_account_generated``, as the
+Management API's ``strict_responses`` does, and a mismatch raises
+:class:`~kinde_sdk.errors.ResponseValidationError` (for the SDK's own tests).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import typing
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote, urlencode
 
 from .._transport import Response
-from ..errors import KindeAPIError, api_error_from_response
+from ..errors import KindeAPIError, ResponseValidationError, api_error_from_response
 from . import _models as m
 
 __all__ = [
@@ -162,23 +164,25 @@ class AccountCore:
                 url=self.origin + call.path,
             )
         if self.strict and call.model is not None:
-            self._validate(call, response, body)
+            self._validate(call, response)
         return body
 
-    def _validate(self, call: Call, response: Response, body: dict[str, Any]) -> None:
-        module_name, _, class_name = call.model.rpartition(".")  # type: ignore[union-attr]
+    def _validate(self, call: Call, response: Response) -> None:
+        """Strict mode: the body must match the spec's model exactly, as the Management
+        API's strict_responses checks it (one strict pydantic pass over the generated
+        model, then the nulls the spec does not allow)."""
+        module_name, _, class_name = str(call.model).rpartition(".")
         module = importlib.import_module(f"{GENERATED_PACKAGE}.models.{module_name}")
-        model = getattr(module, class_name)
-        try:
-            model.from_dict(body)
-        except Exception as exc:  # pydantic's ValidationError, or the generator's ValueError
-            raise KindeAPIError(
-                response.status,
-                message=f"the response does not match the spec's {class_name}: {exc}",
-                request_id=response.request_id,
-                method=call.method,
-                url=self.origin + call.path,
-            ) from None
+        problems = strict_problems(getattr(module, class_name), response.data)
+        if problems:
+            shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+            raise ResponseValidationError(
+                f"the {class_name} response (HTTP {response.status}) of {call.method} "
+                f"{call.path} differs from the Account API spec: {shown}",
+                status=response.status,
+                response_type=class_name,
+                problems=problems,
+            )
 
     # --- pagination ----------------------------------------------------------------
 
@@ -347,6 +351,50 @@ class AccountCore:
         if not 200 <= response.status <= 299:
             raise self._error(call, response)
         return None
+
+
+def strict_problems(model: Any, body: bytes) -> list[str]:
+    """Where ``body`` differs from ``model`` (a generated model), as ``loc: type``.
+
+    A oneOf field (a flag's or property's ``value``) is generated as a wrapper model that
+    pydantic's one-pass validation refuses for any plain value; such a field is checked
+    with the wrapper's own ``from_json`` instead."""
+    from pydantic import ValidationError
+
+    from ..management._lenient import null_problems
+
+    try:
+        return null_problems(model.model_validate_json(body))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    data = json.loads(body)
+    return [
+        f"{'.'.join(str(part) for part in error['loc']) or '(body)'}: {error['type']}"
+        for error in errors
+        if not (error["type"] == "model_type" and _one_of_accepts(model, data, error["loc"]))
+    ]
+
+
+def _one_of_accepts(model: Any, data: Any, loc: tuple[Any, ...]) -> bool:
+    from ..management._lenient import _field_names, _is_kinde_model, _is_model, _strip
+
+    cls, value = model, data
+    try:
+        for part in loc:
+            if isinstance(part, int):
+                value = value[part]
+                continue
+            value = value[part]
+            annotation, _ = _strip(cls.model_fields[_field_names(cls)[part]].annotation)
+            if typing.get_origin(annotation) is list:
+                annotation, _ = _strip(typing.get_args(annotation)[0])
+            cls = annotation
+        if not _is_model(cls) or _is_kinde_model(cls):
+            return False
+        cls.from_json(json.dumps(value))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _hint(value: str) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "GetFeatureFlagsResponseData",
     "GetFeatureFlagsResponseDataFeatureFlagsInner",
     "GetFeatureFlagsResponseDataFeatureFlagsInnerValue",
+    "GetFeatureFlagsResponseMetadata",
     "GetUserPermissionsResponse",
     "GetUserPermissionsResponseData",
     "GetUserPermissionsResponseDataPermissionsInner",
@@ -65,6 +66,7 @@ if _typing.TYPE_CHECKING:
     from kinde_sdk_account_generated.models.get_feature_flags_response_data import GetFeatureFlagsResponseData
     from kinde_sdk_account_generated.models.get_feature_flags_response_data_feature_flags_inner import GetFeatureFlagsResponseDataFeatureFlagsInner
     from kinde_sdk_account_generated.models.get_feature_flags_response_data_feature_flags_inner_value import GetFeatureFlagsResponseDataFeatureFlagsInnerValue
+    from kinde_sdk_account_generated.models.get_feature_flags_response_metadata import GetFeatureFlagsResponseMetadata
     from kinde_sdk_account_generated.models.get_user_permissions_response import GetUserPermissionsResponse
     from kinde_sdk_account_generated.models.get_user_permissions_response_data import GetUserPermissionsResponseData
     from kinde_sdk_account_generated.models.get_user_permissions_response_data_permissions_inner import GetUserPermissionsResponseDataPermissionsInner
@@ -101,6 +103,7 @@ else:
         "GetFeatureFlagsResponseData": ".get_feature_flags_response_data",
         "GetFeatureFlagsResponseDataFeatureFlagsInner": ".get_feature_flags_response_data_feature_flags_inner",
         "GetFeatureFlagsResponseDataFeatureFlagsInnerValue": ".get_feature_flags_response_data_feature_flags_inner_value",
+        "GetFeatureFlagsResponseMetadata": ".get_feature_flags_response_metadata",
         "GetUserPermissionsResponse": ".get_user_permissions_response",
         "GetUserPermissionsResponseData": ".get_user_permissions_response_data",
         "GetUserPermissionsResponseDataPermissionsInner": ".get_user_permissions_response_data_permissions_inner",

@@ -33,6 +33,7 @@ class ErrorResponse(KindeModel):
     """ # noqa: E501
     errors: Optional[List[Error]] = None
     __properties: ClassVar[List[str]] = ["errors"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class ErrorResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

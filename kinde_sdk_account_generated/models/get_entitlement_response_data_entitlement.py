@@ -39,6 +39,7 @@ class GetEntitlementResponseDataEntitlement(KindeModel):
     entitlement_limit_max: Optional[StrictInt] = Field(default=None, description="The maximum number of units of the feature the customer is entitled to", json_schema_extra={"examples": [10]})
     entitlement_limit_min: Optional[StrictInt] = Field(default=None, description="The minimum number of units of the feature the customer is entitled to")
     __properties: ClassVar[List[str]] = ["id", "fixed_charge", "price_name", "unit_amount", "feature_key", "feature_name", "entitlement_limit_max", "entitlement_limit_min"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["fixed_charge", "unit_amount", "entitlement_limit_max", "entitlement_limit_min", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -71,6 +72,8 @@ class GetEntitlementResponseDataEntitlement(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

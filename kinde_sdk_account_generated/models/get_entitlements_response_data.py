@@ -36,6 +36,7 @@ class GetEntitlementsResponseData(KindeModel):
     plans: Optional[List[GetEntitlementsResponseDataPlansInner]] = Field(default=None, description="A list of plans the user is subscribed to")
     entitlements: Optional[List[GetEntitlementsResponseDataEntitlementsInner]] = Field(default=None, description="A list of entitlements")
     __properties: ClassVar[List[str]] = ["org_code", "plans", "entitlements"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetEntitlementsResponseData(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -35,6 +35,7 @@ class GetEntitlementsResponseDataPlansInner(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="Name of the plan", json_schema_extra={"examples": ["Pro"]})
     subscribed_on: Optional[datetime] = Field(default=None, description="The date the user subscribed to the plan", json_schema_extra={"examples": ["2025-06-01T12:00:00Z"]})
     __properties: ClassVar[List[str]] = ["key", "name", "subscribed_on"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     @_kinde_field_validator('subscribed_on', mode="before")
     @classmethod
@@ -72,6 +73,8 @@ class GetEntitlementsResponseDataPlansInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -21,6 +21,7 @@ import json
 from pydantic import BaseModel, ConfigDict
 from typing import Any, ClassVar, Dict, List, Optional
 from kinde_sdk_account_generated.models.get_feature_flags_response_data import GetFeatureFlagsResponseData
+from kinde_sdk_account_generated.models.get_feature_flags_response_metadata import GetFeatureFlagsResponseMetadata
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -32,7 +33,9 @@ class GetFeatureFlagsResponse(KindeModel):
     GetFeatureFlagsResponse
     """ # noqa: E501
     data: Optional[GetFeatureFlagsResponseData] = None
-    __properties: ClassVar[List[str]] = ["data"]
+    metadata: Optional[GetFeatureFlagsResponseMetadata] = None
+    __properties: ClassVar[List[str]] = ["data", "metadata"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +68,8 @@ class GetFeatureFlagsResponse(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 
@@ -76,6 +81,9 @@ class GetFeatureFlagsResponse(KindeModel):
         # override the default output from pydantic by calling `to_dict()` of data
         if self.data:
             _dict['data'] = self.data.to_dict()
+        # override the default output from pydantic by calling `to_dict()` of metadata
+        if self.metadata:
+            _dict['metadata'] = self.metadata.to_dict()
         return _dict
 
     @classmethod
@@ -88,7 +96,8 @@ class GetFeatureFlagsResponse(KindeModel):
             return cls.model_validate(obj)
 
         _obj = cls.model_validate({
-            "data": GetFeatureFlagsResponseData.from_dict(obj["data"]) if obj.get("data") is not None else None
+            "data": GetFeatureFlagsResponseData.from_dict(obj["data"]) if obj.get("data") is not None else None,
+            "metadata": GetFeatureFlagsResponseMetadata.from_dict(obj["metadata"]) if obj.get("metadata") is not None else None
         })
         return _obj
 

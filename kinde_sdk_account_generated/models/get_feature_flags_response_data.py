@@ -33,6 +33,7 @@ class GetFeatureFlagsResponseData(KindeModel):
     """ # noqa: E501
     feature_flags: Optional[List[GetFeatureFlagsResponseDataFeatureFlagsInner]] = Field(default=None, description="A list of feature flags")
     __properties: ClassVar[List[str]] = ["feature_flags"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetFeatureFlagsResponseData(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

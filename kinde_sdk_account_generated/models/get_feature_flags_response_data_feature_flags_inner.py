@@ -37,6 +37,7 @@ class GetFeatureFlagsResponseDataFeatureFlagsInner(KindeModel):
     type: Optional[StrictStr] = Field(default=None, description="The type of the flag", json_schema_extra={"examples": ["boolean"]})
     value: Optional[GetFeatureFlagsResponseDataFeatureFlagsInnerValue] = None
     __properties: ClassVar[List[str]] = ["id", "name", "key", "type", "value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -69,6 +70,8 @@ class GetFeatureFlagsResponseDataFeatureFlagsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

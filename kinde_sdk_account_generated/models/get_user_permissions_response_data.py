@@ -34,6 +34,7 @@ class GetUserPermissionsResponseData(KindeModel):
     org_code: Optional[StrictStr] = Field(default=None, description="The organization code the roles are associated with.", json_schema_extra={"examples": ["org_0195ac80a14e"]})
     permissions: Optional[List[GetUserPermissionsResponseDataPermissionsInner]] = Field(default=None, description="A list of permissions")
     __properties: ClassVar[List[str]] = ["org_code", "permissions"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetUserPermissionsResponseData(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

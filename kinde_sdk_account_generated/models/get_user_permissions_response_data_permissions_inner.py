@@ -34,6 +34,7 @@ class GetUserPermissionsResponseDataPermissionsInner(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="The name of the permission", json_schema_extra={"examples": ["View reports"]})
     key: Optional[StrictStr] = Field(default=None, description="The key of the permission", json_schema_extra={"examples": ["view_reports"]})
     __properties: ClassVar[List[str]] = ["id", "name", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetUserPermissionsResponseDataPermissionsInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetUserPermissionsResponseMetadata(KindeModel):
     has_more: Optional[StrictBool] = Field(default=None, description="Whether more records exist.", json_schema_extra={"examples": [False]})
     next_page_starting_after: Optional[StrictStr] = Field(default=None, description="The ID of the last record on the current page.", json_schema_extra={"examples": ["perm_0195ac80a14e8d71f42b98e75d3c61ad"]})
     __properties: ClassVar[List[str]] = ["has_more", "next_page_starting_after"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetUserPermissionsResponseMetadata(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -33,6 +33,7 @@ class GetUserPropertiesResponseData(KindeModel):
     """ # noqa: E501
     properties: Optional[List[GetUserPropertiesResponseDataPropertiesInner]] = Field(default=None, description="A list of properties")
     __properties: ClassVar[List[str]] = ["properties"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -65,6 +66,8 @@ class GetUserPropertiesResponseData(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class GetUserPropertiesResponseDataPropertiesInner(KindeModel):
     key: Optional[StrictStr] = Field(default=None, description="The key of the property", json_schema_extra={"examples": ["company_name"]})
     value: Optional[GetUserPropertiesResponseDataPropertiesInnerValue] = None
     __properties: ClassVar[List[str]] = ["id", "name", "key", "value"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class GetUserPropertiesResponseDataPropertiesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -34,6 +34,7 @@ class GetUserRolesResponseDataRolesInner(KindeModel):
     name: Optional[StrictStr] = Field(default=None, description="The name of the role", json_schema_extra={"examples": ["Admin"]})
     key: Optional[StrictStr] = Field(default=None, description="The key of the role", json_schema_extra={"examples": ["admin"]})
     __properties: ClassVar[List[str]] = ["id", "name", "key"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -66,6 +67,8 @@ class GetUserRolesResponseDataRolesInner(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -32,6 +32,7 @@ class PortalLink(KindeModel):
     """ # noqa: E501
     url: Optional[StrictStr] = Field(default=None, description="Unique URL to redirect the user to.", json_schema_extra={"examples": ["https://<your_kinde_subdomain>.kinde.com/portal_redirect?key=c30d0407030209af82..."]})
     __properties: ClassVar[List[str]] = ["url"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -64,6 +65,8 @@ class PortalLink(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -36,6 +36,7 @@ class TokenIntrospect(KindeModel):
     exp: Optional[StrictInt] = Field(default=None, description="Token expiration timestamp.", json_schema_extra={"examples": [1612345678]})
     iat: Optional[StrictInt] = Field(default=None, description="Token issuance timestamp.", json_schema_extra={"examples": [1612345678]})
     __properties: ClassVar[List[str]] = ["active", "aud", "client_id", "exp", "iat"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset([])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -68,6 +69,8 @@ class TokenIntrospect(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 

@@ -42,6 +42,7 @@ class UserProfileV2(KindeModel):
     preferred_username: Optional[StrictStr] = Field(default=None, description="User's preferred username.", json_schema_extra={"examples": ["john_snow"]})
     id: Optional[StrictStr] = Field(default=None, description="Unique ID of the user in Kinde", json_schema_extra={"examples": ["kp_c3143a4b50ad43c88e541d9077681782"]})
     __properties: ClassVar[List[str]] = ["sub", "provided_id", "name", "given_name", "family_name", "updated_at", "email", "email_verified", "picture", "preferred_username", "id"]
+    _kinde_nullable: ClassVar[frozenset[str]] = frozenset(["provided_id", "picture", "preferred_username", ])
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -74,6 +75,8 @@ class UserProfileV2(KindeModel):
           were set at model initialization. Other fields with value `None`
           are ignored.
         """
+        if self.__pydantic_extra__ is not None:
+            return self._kinde_lenient_to_dict()
         excluded_fields: Set[str] = set([
         ])
 
