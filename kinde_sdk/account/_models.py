@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Generic, Optional, TypeVar, Union
 
 __all__ = [
     "Entitlement",
@@ -76,6 +76,57 @@ def _datetime(value: Any) -> Optional[datetime]:
             return None
 
 
+_Item = TypeVar("_Item")
+
+
+class _Listing(Generic[_Item]):
+    """What every all-pages result shares: iteration, length, and lookup of an item by
+    its key (``_lookup`` names the attribute)."""
+
+    _lookup: ClassVar[str] = "key"
+
+    def _items(self) -> tuple[_Item, ...]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[_Item]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    @property
+    def keys(self) -> list[str]:
+        found = (getattr(item, self._lookup) for item in self._items())
+        return [key for key in found if isinstance(key, str)]
+
+    def get(self, key: str) -> Optional[_Item]:
+        """The item with this key, or None."""
+        return next((i for i in self._items() if getattr(i, self._lookup) == key), None)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
+_N = TypeVar("_N", bound="_Named")
+
+
+@dataclass(frozen=True)
+class _Named:
+    id: Optional[str]
+    key: Optional[str]
+    name: Optional[str]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls: type[_N], raw: Mapping[str, Any]) -> _N:
+        return cls(
+            id=_str(raw.get("id")),
+            key=_str(raw.get("key")),
+            name=_str(raw.get("name")),
+            raw=dict(raw),
+        )
+
+
 @dataclass(frozen=True)
 class Plan:
     """A plan the user (or their organization) is subscribed to."""
@@ -125,25 +176,19 @@ class Entitlement:
 
 
 @dataclass(frozen=True)
-class Entitlements:
-    """Every entitlement of the user (all pages), their plans and organization."""
+class Entitlements(_Listing[Entitlement]):
+    """Every entitlement of the user (all pages), their plans and organization.
+    ``"seats" in entitlements``, ``entitlements.get("seats")`` and ``keys`` go by
+    feature key."""
+
+    _lookup: ClassVar[str] = "feature_key"
 
     org_code: Optional[str]
     plans: tuple[Plan, ...]
     entitlements: tuple[Entitlement, ...]
 
-    def __iter__(self) -> Iterator[Entitlement]:
-        return iter(self.entitlements)
-
-    def __len__(self) -> int:
-        return len(self.entitlements)
-
-    def get(self, feature_key: str) -> Optional[Entitlement]:
-        """The entitlement for ``feature_key``, or None when the user has none."""
-        return next((e for e in self.entitlements if e.feature_key == feature_key), None)
-
-    def __contains__(self, feature_key: object) -> bool:
-        return any(e.feature_key == feature_key for e in self.entitlements)
+    def _items(self) -> tuple[Entitlement, ...]:
+        return self.entitlements
 
     def has_plan(self, plan_key: str) -> bool:
         return any(p.key == plan_key for p in self.plans)
@@ -177,22 +222,13 @@ class FeatureFlag:
 
 
 @dataclass(frozen=True)
-class FeatureFlags:
+class FeatureFlags(_Listing[FeatureFlag]):
     """Every feature flag that affects the user (all pages)."""
 
     flags: tuple[FeatureFlag, ...]
 
-    def __iter__(self) -> Iterator[FeatureFlag]:
-        return iter(self.flags)
-
-    def __len__(self) -> int:
-        return len(self.flags)
-
-    def get(self, key: str) -> Optional[FeatureFlag]:
-        return next((f for f in self.flags if f.key == key), None)
-
-    def __contains__(self, key: object) -> bool:
-        return any(f.key == key for f in self.flags)
+    def _items(self) -> tuple[FeatureFlag, ...]:
+        return self.flags
 
     def as_claim(self) -> dict[str, dict[str, Any]]:
         """The flags in the shape of the token's ``feature_flags`` claim
@@ -209,79 +245,35 @@ class FeatureFlags:
 
 
 @dataclass(frozen=True)
-class Permission:
-    id: Optional[str]
-    key: Optional[str]
-    name: Optional[str]
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Permission:
-        return cls(
-            id=_str(raw.get("id")),
-            key=_str(raw.get("key")),
-            name=_str(raw.get("name")),
-            raw=dict(raw),
-        )
+class Permission(_Named):
+    """A permission the user has (``key`` is what tokens list)."""
 
 
 @dataclass(frozen=True)
-class Permissions:
+class Permissions(_Listing[Permission]):
     """Every permission the user has (all pages) in organization ``org_code``."""
 
     org_code: Optional[str]
     permissions: tuple[Permission, ...]
 
-    def __iter__(self) -> Iterator[Permission]:
-        return iter(self.permissions)
-
-    def __len__(self) -> int:
-        return len(self.permissions)
-
-    @property
-    def keys(self) -> list[str]:
-        return [p.key for p in self.permissions if p.key is not None]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys
+    def _items(self) -> tuple[Permission, ...]:
+        return self.permissions
 
 
 @dataclass(frozen=True)
-class Role:
-    id: Optional[str]
-    key: Optional[str]
-    name: Optional[str]
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Role:
-        return cls(
-            id=_str(raw.get("id")),
-            key=_str(raw.get("key")),
-            name=_str(raw.get("name")),
-            raw=dict(raw),
-        )
+class Role(_Named):
+    """A role the user has."""
 
 
 @dataclass(frozen=True)
-class Roles:
+class Roles(_Listing[Role]):
     """Every role the user has (all pages) in organization ``org_code``."""
 
     org_code: Optional[str]
     roles: tuple[Role, ...]
 
-    def __iter__(self) -> Iterator[Role]:
-        return iter(self.roles)
-
-    def __len__(self) -> int:
-        return len(self.roles)
-
-    @property
-    def keys(self) -> list[str]:
-        return [r.key for r in self.roles if r.key is not None]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys
+    def _items(self) -> tuple[Role, ...]:
+        return self.roles
 
 
 @dataclass(frozen=True)
@@ -307,22 +299,13 @@ class Property:
 
 
 @dataclass(frozen=True)
-class Properties:
+class Properties(_Listing[Property]):
     """Every property of the user (all pages)."""
 
     properties: tuple[Property, ...]
 
-    def __iter__(self) -> Iterator[Property]:
-        return iter(self.properties)
-
-    def __len__(self) -> int:
-        return len(self.properties)
-
-    def get(self, key: str) -> Optional[Property]:
-        return next((p for p in self.properties if p.key == key), None)
-
-    def __contains__(self, key: object) -> bool:
-        return any(p.key == key for p in self.properties)
+    def _items(self) -> tuple[Property, ...]:
+        return self.properties
 
     def as_dict(self) -> dict[str, PropertyValue]:
         return {p.key: p.value for p in self.properties if p.key is not None}

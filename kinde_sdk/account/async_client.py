@@ -18,7 +18,6 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .._transport import Response, TimeoutArg
-from ..errors import KindeConfigurationError
 from . import _models as m
 from ._core import Call, Flow
 from .client import AccountSettings, no_token, request_args
@@ -55,27 +54,19 @@ class AsyncAccountClient(AccountSettings):
         timeout: TimeoutArg = None,
         strict_responses: bool = False,
     ) -> None:
-        if (access_token is None) == (oauth is None):
-            raise KindeConfigurationError(
-                "AsyncAccountClient needs exactly one of access_token or oauth="
-            )
-        if oauth is not None:
-            from ..auth._oauth_core import OAuthCore
+        from .._async_transport import AsyncTransport
+        from ..auth.async_oauth import AsyncOAuth
+        from ..auth.oauth import OAuth
 
-            if not isinstance(oauth, OAuthCore):
-                raise KindeConfigurationError("oauth= must be an AsyncOAuth or an OAuth")
-        elif not (isinstance(access_token, str) or callable(access_token)):
-            raise KindeConfigurationError("access_token must be a str or a callable returning one")
         super().__init__(
+            access_token=access_token,
+            oauth_types=(AsyncOAuth, OAuth),
             oauth=oauth,
             domain=domain,
             client_id=client_id,
             client_secret=client_secret,
             strict_responses=strict_responses,
         )
-        from .._async_transport import AsyncTransport
-        from ..auth.async_oauth import AsyncOAuth
-
         self._oauth = oauth
         self._source = access_token
         if transport is None and isinstance(oauth, AsyncOAuth):

@@ -35,12 +35,24 @@ class AccountSettings:
     def __init__(
         self,
         *,
+        access_token: Any,
         oauth: Any,
+        oauth_types: tuple[type, ...],
         domain: Optional[str],
         client_id: Optional[str],
         client_secret: Optional[str],
         strict_responses: bool,
     ) -> None:
+        name = type(self).__name__
+        if (access_token is None) == (oauth is None):
+            raise KindeConfigurationError(f"{name} needs exactly one of access_token or oauth=")
+        if oauth is not None and not any(isinstance(oauth, kind) for kind in oauth_types):
+            kinds = " or ".join(t.__name__ for t in oauth_types)
+            raise KindeConfigurationError(f"{name}(oauth=...) needs an {kinds}")
+        if access_token is not None and not (
+            isinstance(access_token, str) or callable(access_token)
+        ):
+            raise KindeConfigurationError("access_token must be a str or a callable returning one")
         if oauth is not None:
             origin = normalize_domain(domain) if domain is not None else oauth.domain
             self.client_id: Optional[str] = client_id or oauth.client_id
@@ -115,20 +127,11 @@ class AccountClient(AccountSettings):
         timeout: TimeoutArg = None,
         strict_responses: bool = False,
     ) -> None:
-        if (access_token is None) == (oauth is None):
-            raise KindeConfigurationError(
-                "AccountClient needs exactly one of access_token or oauth="
-            )
-        if oauth is not None:
-            from ..auth.oauth import OAuth
+        from ..auth.oauth import OAuth
 
-            if not isinstance(oauth, OAuth):
-                raise KindeConfigurationError(
-                    "AccountClient(oauth=...) needs an OAuth; for AsyncOAuth use AsyncAccountClient"
-                )
-        elif not (isinstance(access_token, str) or callable(access_token)):
-            raise KindeConfigurationError("access_token must be a str or a callable returning one")
         super().__init__(
+            access_token=access_token,
+            oauth_types=(OAuth,),  # an AsyncOAuth is AsyncAccountClient's
             oauth=oauth,
             domain=domain,
             client_id=client_id,

@@ -399,3 +399,21 @@ def test_flask_routes_use_the_request_user(fake_kinde: FakeKinde, kinde_login: L
     kinde_login(bob, sub="kp_bob", plans=["free"])
     assert ann.get("/plan").json == {"plans": ["pro"], "export": True}
     assert bob.get("/plan").json == {"plans": ["free"], "export": False}
+
+
+def test_the_token_never_reaches_logs_reprs_or_errors(
+    fake_kinde: FakeKinde, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    token = fake_kinde.issue_access_token(permissions=["read:users"])
+    client = AccountClient(token, domain=fake_kinde.domain, client_id=fake_kinde.client_id)
+    with caplog.at_level(logging.DEBUG):
+        introspection = client.introspect()
+        client.revoke()
+        with pytest.raises(PermissionDeniedError) as caught:
+            client.get_permissions()
+    signature = token.rsplit(".", 1)[1]
+    for text in (repr(client), repr(introspection), str(caught.value), repr(caught.value)):
+        assert signature not in text
+    assert caplog.records and all(signature not in r.getMessage() for r in caplog.records)

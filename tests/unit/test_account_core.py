@@ -126,3 +126,20 @@ def test_strict_mode_reports_drift_and_accepts_every_one_of_value() -> None:
     ]
     lenient, _ = run(AccountCore(ORIGIN).feature_flags(), answer(drifted))
     assert len(lenient) == 1
+
+
+def test_construction_checks_its_arguments() -> None:
+    from kinde_sdk.account import AccountClient, AsyncAccountClient
+    from kinde_sdk.errors import KindeConfigurationError
+
+    for build in (
+        lambda: AccountClient(domain="acme.kinde.com"),  # neither token nor session
+        lambda: AccountClient(42, domain="acme.kinde.com"),  # type: ignore[arg-type]
+        lambda: AccountClient("t", domain="http://acme.kinde.com"),  # plain http, not loopback
+        lambda: AccountClient(oauth=object()),  # type: ignore[arg-type]
+        lambda: AsyncAccountClient(oauth=object()),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(KindeConfigurationError):
+            build()
+    with pytest.raises(KindeConfigurationError, match="client_id"):
+        AccountClient("t", domain="acme.kinde.com").revoke("x")
