@@ -306,13 +306,15 @@ get_current_user = require_user
 async def get_account_client(request: Request) -> AsyncAccountClient:
     """Dependency: an :class:`~kinde_sdk.account.AsyncAccountClient` acting as the
     current request's user (``Depends(get_account_client)`` in ``async def`` routes).
-    Its calls raise ``TokenError(error="login_required")`` when nobody is signed in;
-    combine it with ``require_user`` to redirect or answer 401 first."""
-    current = _current.get()
-    if current is None:
+    Like ``require_user`` it needs a signed-in user: a browser without a session is
+    redirected to the login route, an API client gets 401."""
+    if _current.get() is None:
         raise KindeConfigurationError(
             "get_account_client needs OAuth(framework='fastapi', app=app) on this app"
         )
+    await _authorize(request, (), ())
+    current = _current.get()
+    assert current is not None
     return current[0].account_client()
 
 

@@ -366,6 +366,10 @@ def test_fastapi_async_routes_use_the_async_client_as_the_request_user(
         assert bob.get("/reports/advanced").status_code == 402
         assert ann.get("/export").json() == {"orgCode": "org_acme", "isGranted": True}
         assert bob.get("/export").json() == {"orgCode": None, "isGranted": False}
+    with TestClient(app, follow_redirects=False) as anonymous:
+        refused = anonymous.get("/reports/advanced", headers={"Accept": "application/json"})
+        assert refused.status_code == 401  # not a 500 from the Account API call
+        assert anonymous.get("/reports/advanced").status_code in (302, 303, 307)
     assert fake_kinde.request_count("/account_api/v1/permissions") == 2
 
 
@@ -417,3 +421,52 @@ def test_the_token_never_reaches_logs_reprs_or_errors(
     for text in (repr(client), repr(introspection), str(caught.value), repr(caught.value)):
         assert signature not in text
     assert caplog.records and all(signature not in r.getMessage() for r in caplog.records)
+
+
+def test_django_views_use_the_request_user(
+    fake_kinde: FakeKinde, kinde_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("django")
+    pytest.importorskip("rest_framework")
+    from tests.integration._frameworks import configure_django
+
+    configure_django()
+    from django.http import HttpRequest, JsonResponse
+    from django.test import Client
+    from django.urls import clear_url_caches, path
+
+    from kinde_sdk.frameworks import django as kinde_django
+    from kinde_sdk.frameworks.django import login_required
+    from tests.integration._django_urls import urlpatterns
+
+    kinde_oauth = OAuth(
+        framework="django",
+        domain=fake_kinde.domain,
+        client_id=fake_kinde.client_id,
+        client_secret=fake_kinde.client_secret,
+        redirect_uri="http://testserver/callback",
+        audience=fake_kinde.audience,
+        storage=MemoryStorage(),
+        framework_options={"session_secret": SESSION_SECRET},
+    )
+
+    @login_required
+    def plan(request: HttpRequest) -> JsonResponse:
+        entitlements = kinde_oauth.account.get_entitlements()
+        granted = kinde_oauth.get_permission("export:reports", force_api=True)
+        return JsonResponse(
+            {"plans": [p.key for p in entitlements.plans], "export": granted["isGranted"]}
+        )
+
+    urlpatterns[:] = [*kinde_oauth.integration.urlpatterns, path("plan", plan)]
+    clear_url_caches()
+    try:
+        ann, bob = Client(), Client()
+        kinde_login(ann, **USER)
+        kinde_login(bob, sub="kp_bob", plans=["free"])
+        assert ann.get("/plan").json() == {"plans": ["pro"], "export": True}
+        assert bob.get("/plan").json() == {"plans": ["free"], "export": False}
+    finally:
+        urlpatterns.clear()
+        clear_url_caches()
+        monkeypatch.setattr(kinde_django, "_registered", None)
