@@ -9,10 +9,10 @@ two clients differ only in how they send: ``transport.request(...)`` or
 
 Requests are checked before anything is sent (strict in what we send): a key must be a
 non-empty string, ``subnav`` one of the spec's values, ``page_size`` a positive int.
-Responses are read leniently (see :mod:`._models`); with ``strict=True`` each body is
-also validated against the spec's model from ``kinde_sdk_account_generated``, as the
-Management API's ``strict_responses`` does, and a mismatch raises
-:class:`~kinde_sdk.errors.ResponseValidationError` (for the SDK's own tests).
+Responses are read leniently (see :mod:`._models`) and compared with the spec's model
+from ``kinde_sdk_account_generated``, as the Management API's are: a difference is logged
+once per model and field, or, with ``strict=True`` (the SDK's own tests), raises
+:class:`~kinde_sdk.errors.ResponseValidationError`.
 """
 
 from __future__ import annotations
@@ -163,18 +163,21 @@ class AccountCore:
                 method=call.method,
                 url=self.origin + call.path,
             )
-        if self.strict and call.model is not None:
-            self._validate(call, response)
+        if call.model is not None:
+            self._check(call, response)
         return body
 
-    def _validate(self, call: Call, response: Response) -> None:
-        """Strict mode: the body must match the spec's model exactly, as the Management
-        API's strict_responses checks it (one strict pydantic pass over the generated
-        model, then the nulls the spec does not allow)."""
+    def _check(self, call: Call, response: Response) -> None:
+        """Compare the body with the spec's model, as the Management API does: in strict
+        mode a difference raises; otherwise the body is kept as sent and each difference
+        is logged once per model and field (``kinde_sdk.management`` logger, WARNING, never
+        the value)."""
+        from ..management._lenient import warn_drift
+
         module_name, _, class_name = str(call.model).rpartition(".")
         module = importlib.import_module(f"{GENERATED_PACKAGE}.models.{module_name}")
         problems = strict_problems(getattr(module, class_name), response.data)
-        if problems:
+        if problems and self.strict:
             shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
             raise ResponseValidationError(
                 f"the {class_name} response (HTTP {response.status}) of {call.method} "
@@ -183,6 +186,10 @@ class AccountCore:
                 response_type=class_name,
                 problems=problems,
             )
+        for problem in problems:
+            where, _, what = problem.rpartition(": ")
+            field = ".".join(part for part in where.split(".") if not part.isdigit())
+            warn_drift(class_name, field, what)
 
     # --- pagination ----------------------------------------------------------------
 

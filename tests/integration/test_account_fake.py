@@ -151,7 +151,9 @@ def test_the_fake_paginates_and_refuses_bad_tokens(fake_kinde: FakeKinde) -> Non
         permissions=[f"perm:{i}" for i in range(25)],
         entitlements=[{"feature_key": f"f{i}", "entitlement_limit_max": i} for i in range(12)],
     )
-    client = AccountClient(token, domain=fake_kinde.domain, client_id=fake_kinde.client_id)
+    client = AccountClient(
+        token, domain=fake_kinde.domain, client_id=fake_kinde.client_id, strict_responses=True
+    )  # strict: the fake's answers match the Account API spec
     assert len(client.get_permissions()) == 25
     assert fake_kinde.request_count("/account_api/v1/permissions") == 3  # 10 + 10 + 5
     assert [e.entitlement_limit_max for e in client.get_entitlements(page_size=5)] == list(

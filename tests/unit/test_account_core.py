@@ -124,8 +124,23 @@ def test_strict_mode_reports_drift_and_accepts_every_one_of_value() -> None:
         "data.feature_flags.0.value: model_type",
         "surprise: extra_forbidden",
     ]
-    lenient, _ = run(AccountCore(ORIGIN).feature_flags(), answer(drifted))
-    assert len(lenient) == 1
+
+
+def test_lenient_mode_logs_each_difference_once(caplog: pytest.LogCaptureFixture) -> None:
+    from kinde_sdk.management._lenient import reset_drift_warnings
+
+    reset_drift_warnings()
+    drifted = {"data": {"feature_flags": [{"key": "f", "value": [1]}]}, "surprise": 1}
+    with caplog.at_level("WARNING", logger="kinde_sdk.management"):
+        for _ in range(3):
+            lenient, _ = run(AccountCore(ORIGIN).feature_flags(), answer(drifted))
+            assert len(lenient) == 1 and lenient.get("f").raw["value"] == [1]
+    logged = sorted(r.getMessage().split(": ", 1)[1].split(" The value")[0] for r in caplog.records)
+    assert logged == [
+        "GetFeatureFlagsResponse.data.feature_flags.value model_type.",
+        "GetFeatureFlagsResponse.surprise extra_forbidden.",
+    ]
+    reset_drift_warnings()
 
 
 def test_construction_checks_its_arguments() -> None:
