@@ -217,7 +217,8 @@ def _list_claim(claims: Mapping[str, Any], name: str) -> list[Any]:
 def _get(
     path: str, query: Mapping[str, str], claims: Mapping[str, Any], data: AccountData, origin: str
 ) -> dict[str, Any]:
-    org_code = claims.get("org_code")
+    # The spec does not declare org_code nullable: a token without one gets none.
+    org = {"org_code": claims["org_code"]} if isinstance(claims.get("org_code"), str) else {}
     tail = path[len(ACCOUNT_PREFIX) :] if path.startswith(ACCOUNT_PREFIX) else None
     if path == USER_PROFILE_PATH:
         sub = claims.get("sub")
@@ -225,14 +226,14 @@ def _get(
     if tail == "entitlements":
         page, meta = _page(data.entitlements, query)
         plans = data.plans
-        body = {"org_code": org_code, "plans": plans, "entitlements": page}
+        body = {**org, "plans": plans, "entitlements": page}
         return {"data": body, "metadata": meta}
     if tail is not None and tail.startswith("entitlement/"):
         key = unquote(tail[len("entitlement/") :])
         found = next((e for e in data.entitlements if e["feature_key"] == key), None)
         if found is None:
             raise _Refused(404, "ENTITLEMENT_NOT_FOUND", f"no entitlement {key!r}")
-        return {"data": {"org_code": org_code, "entitlement": found}, "metadata": {}}
+        return {"data": {**org, "entitlement": found}, "metadata": {}}
     if tail == "feature_flags":
         page, meta = _page(_flags(claims), query)
         return {"data": {"feature_flags": page}, "metadata": meta}
@@ -243,11 +244,11 @@ def _get(
             if isinstance(key, str)
         ]
         page, meta = _page(perms, query)
-        return {"data": {"org_code": org_code, "permissions": page}, "metadata": meta}
+        return {"data": {**org, "permissions": page}, "metadata": meta}
     if tail == "roles":
         roles = [dict(r) for r in _list_claim(claims, "roles") if isinstance(r, Mapping)]
         page, meta = _page(roles, query)
-        return {"data": {"org_code": org_code, "roles": page}, "metadata": meta}
+        return {"data": {**org, "roles": page}, "metadata": meta}
     if tail == "properties":
         page, meta = _page(data.properties, query)
         return {"data": {"properties": page}, "metadata": meta}
