@@ -108,7 +108,7 @@ class AsyncAccountClient(AccountSettings):
         return str(token)
 
     async def _send(self, call: Call) -> Response:
-        args = request_args(call, self.origin, await self.access_token())
+        args = request_args(call, await self.access_token())
         return await self._transport.request(
             call.method, call.url(self.origin), timeout=self._timeout, **args
         )

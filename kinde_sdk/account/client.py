@@ -89,7 +89,7 @@ def no_token() -> TokenError:
     )
 
 
-def request_args(call: Call, origin: str, token: str) -> dict[str, Any]:
+def request_args(call: Call, token: str) -> dict[str, Any]:
     """The transport arguments for ``call`` (shared with the async client)."""
     headers: Mapping[str, str] = {**_HEADERS, "Authorization": f"Bearer {token}"}
     args: dict[str, Any] = {"headers": headers}
@@ -159,7 +159,7 @@ class AccountClient(AccountSettings):
         return token
 
     def _send(self, call: Call) -> Response:
-        args = request_args(call, self.origin, self.access_token())
+        args = request_args(call, self.access_token())
         return self._transport.request(
             call.method, call.url(self.origin), timeout=self._timeout, **args
         )
