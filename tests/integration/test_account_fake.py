@@ -117,8 +117,11 @@ def test_the_session_refreshes_the_token_when_due(fake_kinde: FakeKinde) -> None
 
 
 def test_async_oauth_force_api_is_awaitable(fake_kinde: FakeKinde) -> None:
+    now = [time.time()]
+
     async def main() -> None:
         async with AsyncOAuth(
+            clock=lambda: now[0],
             domain=fake_kinde.domain,
             client_id=fake_kinde.client_id,
             client_secret=fake_kinde.client_secret,
@@ -139,6 +142,10 @@ def test_async_oauth_force_api_is_awaitable(fake_kinde: FakeKinde) -> None:
             assert await oauth.get_string_flag("theme", force_api=True) == "dark"
             entitlements = await oauth.account.get_entitlements()
             assert entitlements.get("seats").entitlement_limit_max == 10  # type: ignore[union-attr]
+            assert fake_kinde.token_requests == 1
+            now[0] += 3600  # due: the next call refreshes through the session first
+            assert (await oauth.account.get_roles()).keys == ["admin", "billing"]
+            assert fake_kinde.token_requests == 2
 
     asyncio.run(main())
 
