@@ -192,20 +192,22 @@ def test_every_list_follows_every_page(
     assert pages[1][0] == {"page_size": "5", "starting_after": f"{path.rsplit('/', 1)[-1]}_0004"}
 
 
-def test_async_pagination_follows_every_page(front: AccountFront) -> None:
-    front.state.items["/account_api/v1/entitlements"] = 12
+def test_async_lists_follow_every_page(front: AccountFront) -> None:
+    for path in LIST_CALLS:
+        front.state.items[path] = 12
 
-    async def main() -> models.Entitlements:
+    async def main() -> dict[str, Any]:
         client = async_client(front)
-        try:
-            return await client.get_entitlements()  # Kinde's default page size, 10
+        try:  # Kinde's default page size, 10: two pages each
+            return {path: await getattr(client, name)() for path, name in LIST_CALLS.items()}
         finally:
             await client._transport.aclose()
 
-    result = run(main())
-    assert len(result) == 12
-    assert result.plans[0].key == "pro_plan"
-    assert len(front.state.requests) == 2
+    results = run(main())
+    for path, result in results.items():
+        assert len(result) == 12 and len({item.id for item in result}) == 12, path
+    assert results["/account_api/v1/entitlements"].plans[0].key == "pro_plan"
+    assert len(front.state.requests) == 2 * len(LIST_CALLS)
 
 
 def test_403_is_a_permission_error_never_an_empty_result(
