@@ -12,6 +12,7 @@ from ._lazy import lazy_attributes
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .account import AccountClient, AsyncAccountClient
     from .auth import TokenValidator
     from .enums import GrantType
     from .errors import (
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from .management import AsyncManagementClient, ManagementClient
 
 _LAZY = {
+    "AccountClient": "account",
+    "AsyncAccountClient": "account",
     "InvalidTokenError": "errors",
     "MalformedTokenError": "errors",
     "InvalidAlgorithmError": "errors",
@@ -78,6 +81,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "AccountClient",
+    "AsyncAccountClient",
     "AsyncManagementClient",
     "AuthenticationError",
     "BadRequestError",

@@ -13,7 +13,9 @@ Plain methods (no network): ``is_authenticated``, ``get_user_info``, ``get_token
 the claims helpers, which read the verified claims cached in the session's token
 record. They never refresh: an access token past its expiry gives no claims (as if
 signed out) until ``await get_access_token()`` refreshes it, so await that once per
-request before reading claims.
+request before reading claims. With ``force_api=True`` a claims helper asks the Account
+API instead and returns an awaitable of the same shape
+(``await oauth.get_permission("x", force_api=True)``).
 
 Refresh is single-flight per session: coroutines that find the token due while another
 refreshes it wait for that refresh (an ``asyncio.Lock`` per session) and use its result.
@@ -30,12 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, cast, overload
 
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
 from ..errors import KindeConnectionError, TokenError
-from . import _flow
+from . import _claims, _flow
 from ._flow import TokenSet
 from ._oauth_core import (
     DEFAULT_REFRESH_MARGIN,
@@ -48,6 +50,7 @@ from .async_token_validator import AsyncTokenValidator
 
 if TYPE_CHECKING:
     from .._async_transport import AsyncTransport
+    from ..account.async_client import AsyncAccountClient
 
 __all__ = ["AsyncOAuth"]
 
@@ -108,6 +111,7 @@ class AsyncOAuth(OAuthCore):
         self._refresh_locks: dict[str, asyncio.Lock] = {}
         self._id_validator: Optional[AsyncTokenValidator] = None
         self._access_validator: Optional[AsyncTokenValidator] = None
+        self._account: Optional[AsyncAccountClient] = None
 
     async def aclose(self) -> None:
         """Close the transport the client made for itself (not one it was given)."""
@@ -289,3 +293,185 @@ class AsyncOAuth(OAuthCore):
             else:
                 self._revocation_answered(response.status)
         return self._finish_logout(meta, record)
+
+    # --- the Account API ---------------------------------------------------------------
+
+    @property
+    def account(self) -> AsyncAccountClient:
+        """The Account API as the signed-in user of the current session: an
+        :class:`~kinde_sdk.account.AsyncAccountClient` over this client's transport,
+        which awaits this client's access token (refreshed when due) at every call."""
+        if self._account is None:
+            from ..account.async_client import AsyncAccountClient
+
+            self._account = AsyncAccountClient(oauth=self)
+        return self._account
+
+    # The claims helpers read the token without I/O; ``force_api=True`` asks the Account
+    # API instead and so returns an awaitable of the same shape.
+
+    async def _api_permission(self, key: str) -> dict[str, Any]:
+        from ..account._core import permission_claim
+
+        return permission_claim(await self.account.get_permissions(), key)
+
+    async def _api_permissions(self) -> dict[str, Any]:
+        from ..account._core import permissions_claim
+
+        return permissions_claim(await self.account.get_permissions())
+
+    async def _api_roles(self) -> list[dict[str, Any]]:
+        from ..account._core import roles_claim
+
+        return roles_claim(await self.account.get_roles())
+
+    async def _api_flag(self, code: str, default: Any, type: Optional[str]) -> dict[str, Any]:
+        from ..account._core import flag_claims
+
+        claims = flag_claims(await self.account.get_feature_flags())
+        return _claims.get_flag(claims, code, default, type)
+
+    async def _api_flag_value(
+        self, code: str, default: Any, type: str, convert: Callable[[Any], Any]
+    ) -> Any:
+        return convert((await self._api_flag(code, default, type))["value"])
+
+    @overload
+    def get_permission(self, key: str, *, force_api: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_permission(
+        self, key: str, *, force_api: Literal[True]
+    ) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_permission(
+        self, key: str, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_permission(
+        self, key: str, *, force_api: bool = False
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        """``{"orgCode", "isGranted"}`` from the token, or (``force_api``) an awaitable
+        of it from the Account API."""
+        if force_api:
+            return self._api_permission(key)
+        return super().get_permission(key)
+
+    @overload
+    def get_permissions(self, *, force_api: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_permissions(self, *, force_api: Literal[True]) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_permissions(
+        self, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_permissions(
+        self, *, force_api: bool = False
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        if force_api:
+            return self._api_permissions()
+        return super().get_permissions()
+
+    @overload
+    def get_roles(self, *, force_api: Literal[False] = False) -> list[dict[str, Any]]: ...
+    @overload
+    def get_roles(self, *, force_api: Literal[True]) -> Awaitable[list[dict[str, Any]]]: ...
+    @overload
+    def get_roles(
+        self, *, force_api: bool
+    ) -> Union[list[dict[str, Any]], Awaitable[list[dict[str, Any]]]]: ...
+    def get_roles(
+        self, *, force_api: bool = False
+    ) -> Union[list[dict[str, Any]], Awaitable[list[dict[str, Any]]]]:
+        if force_api:
+            return self._api_roles()
+        return super().get_roles()
+
+    @overload
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: Literal[False] = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: Literal[True],
+    ) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_flag(
+        self, code: str, default: Any = None, type: Optional[str] = None, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: bool = False,
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        if force_api:
+            return self._api_flag(code, default, type)
+        return super().get_flag(code, default, type)
+
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: Literal[False] = False
+    ) -> bool: ...
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: Literal[True]
+    ) -> Awaitable[bool]: ...
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool
+    ) -> Union[bool, Awaitable[bool]]: ...
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool = False
+    ) -> Union[bool, Awaitable[bool]]:
+        if force_api:
+            return self._api_flag_value(code, default, "b", bool)
+        return super().get_boolean_flag(code, default)
+
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: Literal[False] = False
+    ) -> str: ...
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: Literal[True]
+    ) -> Awaitable[str]: ...
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool
+    ) -> Union[str, Awaitable[str]]: ...
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool = False
+    ) -> Union[str, Awaitable[str]]:
+        if force_api:
+            return self._api_flag_value(code, default, "s", str)
+        return super().get_string_flag(code, default)
+
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: Literal[False] = False
+    ) -> int: ...
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: Literal[True]
+    ) -> Awaitable[int]: ...
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool
+    ) -> Union[int, Awaitable[int]]: ...
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool = False
+    ) -> Union[int, Awaitable[int]]:
+        if force_api:
+            return self._api_flag_value(code, default, "i", int)
+        return super().get_integer_flag(code, default)

@@ -38,14 +38,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
 from .._integrations import install
 from .._transport import Transport, default_transport
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
 from ..enums import GrantType
 from ..errors import KindeConfigurationError, KindeConnectionError, TokenError
-from . import _flow
+from . import _claims, _flow
 from ._claims import FlagNotFoundError, FlagTypeError
 from ._flow import StateError, TokenSet
 from ._oauth_core import (
@@ -58,6 +58,9 @@ from ._oauth_core import (
 )
 from .client_credentials import ClientCredentials
 from .token_validator import TokenValidator
+
+if TYPE_CHECKING:
+    from ..account.client import AccountClient
 
 __all__ = ["FlagNotFoundError", "FlagTypeError", "OAuth", "SessionBinding", "StateError"]
 
@@ -163,6 +166,7 @@ class OAuth(OAuthCore):
         self._id_validator: Optional[TokenValidator] = None
         self._access_validator: Optional[TokenValidator] = None
         self._client_credentials: Optional[ClientCredentials] = None
+        self._account: Optional[AccountClient] = None
         if self.grant_type is GrantType.CLIENT_CREDENTIALS:
             if framework is not None:
                 raise KindeConfigurationError(
@@ -393,3 +397,81 @@ class OAuth(OAuthCore):
         if token == "access_token":
             return self._claims_of(self._current_record(), token)
         return self._claims_of(self._load(), token)
+
+    # --- the Account API ---------------------------------------------------------------
+
+    @property
+    def account(self) -> AccountClient:
+        """The Account API as the signed-in user of the current session (in a web
+        framework, the current request's user): an
+        :class:`~kinde_sdk.account.AccountClient` over this client's transport, which
+        asks this client for the access token (refreshed when due) at every call."""
+        client = self._account
+        if client is None:
+            from ..account.client import AccountClient
+
+            with self._lock:
+                if self._account is None:
+                    self._account = AccountClient(oauth=self)
+                client = self._account
+        return client
+
+    # The claims helpers with ``force_api=True`` ask the Account API instead of reading
+    # the token, and answer in the same shape, so a check can move between the two.
+
+    def get_permission(self, key: str, *, force_api: bool = False) -> dict[str, Any]:
+        """``{"orgCode": ..., "isGranted": bool}`` for permission ``key``; with
+        ``force_api`` from the Account API (the permissions as they are now)."""
+        if force_api:
+            from ..account._core import permission_claim
+
+            return permission_claim(self.account.get_permissions(), key)
+        return super().get_permission(key)
+
+    def get_permissions(self, *, force_api: bool = False) -> dict[str, Any]:
+        """``{"orgCode": ..., "permissions": [...]}``; with ``force_api`` from the API."""
+        if force_api:
+            from ..account._core import permissions_claim
+
+            return permissions_claim(self.account.get_permissions())
+        return super().get_permissions()
+
+    def get_roles(self, *, force_api: bool = False) -> list[dict[str, Any]]:
+        """``[{"id", "key", "name"}, ...]``; with ``force_api`` from the API."""
+        if force_api:
+            from ..account._core import roles_claim
+
+            return roles_claim(self.account.get_roles())
+        return super().get_roles()
+
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: bool = False,
+    ) -> dict[str, Any]:
+        """``{"code", "type", "value", "is_default"}``; with ``force_api`` the flag's
+        current value from the Account API (same defaults and type checks)."""
+        if force_api:
+            from ..account._core import flag_claims
+
+            claims = flag_claims(self.account.get_feature_flags())
+            return _claims.get_flag(claims, code, default, type)
+        return super().get_flag(code, default, type)
+
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool = False
+    ) -> bool:
+        return bool(self.get_flag(code, default, "b", force_api=force_api)["value"])
+
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool = False
+    ) -> str:
+        return str(self.get_flag(code, default, "s", force_api=force_api)["value"])
+
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool = False
+    ) -> int:
+        return int(self.get_flag(code, default, "i", force_api=force_api)["value"])

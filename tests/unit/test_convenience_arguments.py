@@ -80,6 +80,8 @@ def test_get_feature_flags_docs_and_code_agree() -> None:
         returned in ("FeatureFlagList", "'FeatureFlagList'")
         or getattr(returned, "__name__", "") == "FeatureFlagList"
     )
-    row = next(line for line in MANAGEMENT_DOCS.read_text().splitlines() if "`get_feature_flags(" in line)
+    row = next(
+        line for line in MANAGEMENT_DOCS.read_text().splitlines() if "`get_feature_flags(" in line
+    )
     assert "FeatureFlagList" in row and ".feature_flags" in row
     assert "as a list of" not in (ManagementClient.get_feature_flags.__doc__ or "")

@@ -124,3 +124,16 @@ def test_importing_the_async_client_imports_no_generated_api_or_httpx() -> None:
         if m.startswith(("kinde_sdk_generated.api.", "kinde_sdk_generated.models.", "httpx"))
     }
     assert heavy == set()
+
+
+def test_the_account_package_exports_resolve_lazily() -> None:
+    import kinde_sdk.account as account
+
+    for name in account.__all__:
+        assert getattr(account, name) is not None, name
+    assert sorted(account.__all__) == account.__all__
+    assert kinde_sdk.AccountClient is account.AccountClient
+    loaded = _modules_after("from kinde_sdk.account import AccountClient")
+    # The client needs neither httpx nor the generated package until it is used so.
+    assert not {m for m in loaded if m.startswith("kinde_sdk_account_generated")}
+    assert "httpx" not in loaded
