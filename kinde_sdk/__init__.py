@@ -12,6 +12,8 @@ from ._lazy import lazy_attributes
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._retry import RetryPolicy
+    from ._transport import ResponseLimits
     from .auth import TokenValidator
     from .enums import GrantType
     from .errors import (
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         ServerError,
         StorageError,
         TokenError,
@@ -72,6 +75,9 @@ _LAZY = {
     "RateLimitError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
+    "ResponseTooLargeError": "errors",
+    "RetryPolicy": "_retry",
+    "ResponseLimits": "_transport",
 }
 
 __all__ = [
@@ -96,6 +102,9 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseLimits",
+    "ResponseTooLargeError",
+    "RetryPolicy",
     "ServerError",
     "StorageError",
     "TokenError",

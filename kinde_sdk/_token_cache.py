@@ -154,6 +154,7 @@ class ClientCredentialsTokenProvider:
                 self.token_url,
                 fields=fields,
                 headers={"Accept": "application/json"},
+                kind="token",
             )
         except KindeConnectionError as exc:
             raise TokenError(f"the token endpoint could not be reached: {exc}") from exc

@@ -529,7 +529,7 @@ class JWKSCache(JWKSCacheCore[threading.Event]):
     def _download(self, started: float) -> KeySet:
         try:
             response = self._transport.request(
-                "GET", self.url, headers={"Accept": "application/json"}
+                "GET", self.url, headers={"Accept": "application/json"}, kind="jwks"
             )
         except KindeConnectionError as exc:
             raise self._connection_failed(exc) from exc

@@ -137,7 +137,7 @@ class AsyncOAuth(OAuthCore):
             if self._metadata_cache is None:
                 url = self.discovery_url
                 response = await self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}
+                    "GET", url, headers={"Accept": "application/json"}, kind="discovery"
                 )
                 try:
                     data = response.json()
@@ -217,7 +217,7 @@ class AsyncOAuth(OAuthCore):
     async def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
         meta = await self._metadata()
         response = await self._transport.request(
-            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS
+            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS, kind="token"
         )
         return self._parse_tokens(response.status, response.data)
 
@@ -282,7 +282,7 @@ class AsyncOAuth(OAuthCore):
             endpoint, form = revocation
             try:
                 response = await self._transport.request(
-                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS, kind="token"
                 )
             except KindeConnectionError as exc:
                 self._revocation_answered(None, exc)

@@ -114,7 +114,9 @@ class ClientCredentials:
         assert self.domain is not None
         url = self.domain + DISCOVERY_PATH
         try:
-            response = self._transport.request("GET", url, headers={"Accept": "application/json"})
+            response = self._transport.request(
+                "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+            )
         except KindeConnectionError as exc:
             raise TokenError(f"the token endpoint could not be discovered: {exc}") from exc
         endpoint = None

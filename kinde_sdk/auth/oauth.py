@@ -194,7 +194,7 @@ class OAuth(OAuthCore):
             if self._metadata_cache is None:
                 url = self.discovery_url
                 response = self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}
+                    "GET", url, headers={"Accept": "application/json"}, kind="discovery"
                 )
                 try:
                     data = response.json()
@@ -287,7 +287,11 @@ class OAuth(OAuthCore):
 
     def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
         response = self._transport.request(
-            "POST", self._metadata()["token_endpoint"], fields=form, headers=FORM_HEADERS
+            "POST",
+            self._metadata()["token_endpoint"],
+            fields=form,
+            headers=FORM_HEADERS,
+            kind="token",
         )
         return self._parse_tokens(response.status, response.data)
 
@@ -375,7 +379,7 @@ class OAuth(OAuthCore):
             endpoint, form = revocation
             try:
                 response = self._transport.request(
-                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS, kind="token"
                 )
             except KindeConnectionError as exc:
                 self._revocation_answered(None, exc)
