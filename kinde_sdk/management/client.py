@@ -11,6 +11,7 @@ from .._config import from_env, normalize_domain, require
 from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._transport import TimeoutArg, Transport
+from ..errors import KindeConfigurationError
 from ._seed_methods import SeedMethods
 from .pagination import paginate
 
@@ -36,6 +37,12 @@ class ManagementClient(SeedMethods):
     Settings not passed fall back to ``KINDE_DOMAIN``/``KINDE_HOST``,
     ``KINDE_MANAGEMENT_CLIENT_ID``/``KINDE_CLIENT_ID`` and
     ``KINDE_MANAGEMENT_CLIENT_SECRET``/``KINDE_CLIENT_SECRET``.
+
+    Retries: ``retry=RetryPolicy(...)`` sets every retry setting (backoff, retried
+    statuses, deadline); ``max_retries`` and ``deadline`` are shortcuts for a default
+    policy with those two changed, and cannot be combined with ``retry``.
+    ``default_headers`` go with every request; an ``X-Request-Id`` among them is sent
+    as is (see docs/security.md, "Retries, timeouts and request ids").
     """
 
     def __init__(
@@ -48,6 +55,7 @@ class ManagementClient(SeedMethods):
         timeout: TimeoutArg = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float = DEFAULT_DEADLINE,
+        retry: Optional[RetryPolicy] = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
@@ -60,10 +68,16 @@ class ManagementClient(SeedMethods):
         self.origin = normalize_domain(domain)
         self.client_id = client_id
         self.audience = from_env(audience, *AUDIENCE_ENV) or f"{self.origin}/api"
+        if retry is not None and (
+            max_retries != DEFAULT_MAX_RETRIES or deadline != DEFAULT_DEADLINE
+        ):
+            raise KindeConfigurationError(
+                "pass either retry=RetryPolicy(...) or max_retries/deadline, not both"
+            )
         self._owns_transport = transport is None
         self._transport = transport or Transport(
             timeout=timeout,
-            retry=RetryPolicy(max_retries=max_retries, deadline=deadline),
+            retry=retry or RetryPolicy(max_retries=max_retries, deadline=deadline),
             headers=default_headers,
         )
         self._tokens = ClientCredentialsTokenProvider(
