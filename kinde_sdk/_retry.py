@@ -70,6 +70,19 @@ class RetryPolicy:
         return ceiling * rand()
 
 
+def failure_backoff(
+    failures: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """How long to wait after ``failures`` consecutive failures of a shared fetch (a
+    JWKS refetch, a session's token refresh) before the next attempt: exponential from
+    ``base``, capped at ``cap``, with "equal jitter" (uniform in [d/2, d]), so that
+    workers that failed together do not retry together, and never wait near zero."""
+    if failures <= 0 or base <= 0:
+        return 0.0
+    ceiling = min(cap, base * (2.0 ** min(failures - 1, 32)))
+    return ceiling * (0.5 + 0.5 * rand())
+
+
 def parse_retry_after(
     headers: Mapping[str, str], now: Optional[datetime] = None
 ) -> Optional[float]:

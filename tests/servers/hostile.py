@@ -22,7 +22,7 @@ class Route:
     status: int = 200
     body: bytes = b"{}"
     content_type: str = "application/json"
-    # trickle: seconds between bytes; huge: total size in bytes
+    # trickle: seconds between bytes; size: bytes of a trickled or huge body
     interval: float = 0.25
     size: int = 0
 
@@ -161,7 +161,8 @@ class HostileServer:
             head = self._head(route, len(route.body))[:-2] + b"X-Slow: " + b"a" * 2000
             return self._trickle(conn, head, route.interval)
         if route.mode == "trickle_body":
-            body = route.body * (1 + 2000 // max(1, len(route.body)))
+            total = route.size or 2000  # bytes to trickle
+            body = (route.body * (1 + total // max(1, len(route.body))))[:total]
             conn.sendall(self._head(route, len(body)))
             return self._trickle(conn, body, route.interval)
         if route.mode in ("huge", "huge_chunked"):
