@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
-from ..errors import KindeConnectionError, TokenError
+from ..errors import KindeConnectionError, KindeError, TokenError
 from . import _flow
 from ._flow import TokenSet
 from ._oauth_core import (
@@ -236,12 +236,26 @@ class AsyncOAuth(OAuthCore):
         record, due = self._refresh_due(self._load())
         if not due or record is None:
             return record
-        async with self._refresh_lock():
+        lock = self._refresh_lock()
+        if lock.locked() and not self._expired(record, 0.0):
+            return record  # still valid; another coroutine is refreshing it
+        async with lock:
             # Another coroutine may have refreshed while this one waited: one refresh.
             latest, due = self._still_due(record, self._load())
             if not due or latest is None:
                 return latest
-            return await self._refresh(latest)
+            served = self._refresh_gate(latest)
+            if served is not None:
+                return served
+            try:
+                refreshed = await self._refresh(latest)
+            except KindeError as exc:
+                served = self._refresh_failed(latest, exc)
+                if served is None:
+                    raise
+                return served
+            self._refresh_succeeded()
+            return refreshed
 
     async def _refresh(self, record: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -257,7 +271,10 @@ class AsyncOAuth(OAuthCore):
         refresh at a time per session; a rotated refresh token replaces the old one).
 
         None when there is no session. On ``invalid_grant`` the session is cleared and
-        TokenError raised; other failures raise and keep the session."""
+        TokenError raised. Other failures keep the session: a token that is still valid
+        (inside the margin) is returned, an expired one raises; the session then waits
+        1-30 s (growing, jittered) before its next refresh attempt, and callers meanwhile
+        get the same answer without a request of their own."""
         record = await self._current_record()
         return None if record is None else str(record["access_token"])
 
