@@ -151,24 +151,25 @@ def _attach(conn: HTTPConnection) -> None:
         watch.attach(conn)
 
 
-class WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Attaches the connection to the calling thread's watch before it connects (the
+    TLS handshake included) and before it sends a request."""
+
     def connect(self) -> None:
-        _attach(self)  # the TLS handshake is watched too
-        super().connect()
+        _attach(self)  # type: ignore[arg-type]
+        super().connect()  # type: ignore[misc]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
+        _attach(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _attach(self)  # the TLS handshake is watched too
-        super().connect()
+class WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
+
+class WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):

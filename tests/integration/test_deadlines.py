@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import jwt
@@ -28,7 +27,7 @@ from kinde_sdk.auth.oauth import OAuth
 from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage
 from kinde_sdk.errors import JWKSFetchError, KindeTimeoutError, TokenError
 from kinde_sdk.management import ManagementClient
-from tests.servers.hostile import HostileServer, Route
+from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture, server_fixture  # noqa: F401 - fixtures
 
 DEADLINE = 1.5
 BOUND = 30.0  # far above the deadline, far below the 500 s a trickle would take
@@ -36,17 +35,6 @@ POLICY = RetryPolicy(max_retries=1, deadline=DEADLINE)
 TRICKLES = ["trickle_headers", "trickle_body"]
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # the SDK's async code is written for asyncio
-
-
-@pytest.fixture
-def server() -> Iterator[HostileServer]:
-    with HostileServer() as s:
-        yield s
 
 
 def token_body() -> bytes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from kinde_sdk.auth._jwks import JWKS_FAILURE_BACKOFF_MAX
 from kinde_sdk.auth.async_token_validator import AsyncTokenValidator
 from kinde_sdk.errors import JWKSFetchError, KindeConnectionError
 from tests.integration.test_deadlines import a_token
-from tests.servers.hostile import HostileServer, Route
+from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture, server_fixture  # noqa: F401 - fixtures
 from tests.unit.test_token_validator import Clock, FakeTransport
 
 pytestmark = pytest.mark.anyio
@@ -28,17 +27,6 @@ pytestmark = pytest.mark.anyio
 CALLERS = 64
 JWKS = "/.well-known/jwks.json"
 NO_RETRY = RetryPolicy(max_retries=0, deadline=30)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[HostileServer]:
-    with HostileServer() as s:
-        yield s
 
 
 def test_failure_backoff_grows_with_jitter_and_a_cap() -> None:

@@ -26,18 +26,13 @@ from kinde_sdk.auth.async_oauth import AsyncOAuth
 from kinde_sdk.auth.oauth import OAuth
 from kinde_sdk.errors import KindeError, KindeTimeoutError, TokenError
 from tests.integration.test_deadlines import discovery, oauth_settings
-from tests.servers.hostile import HostileServer, Route
+from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.anyio
 
 CALLERS = 64
 TOKEN = "/oauth2/token"
 POLICY = RetryPolicy(max_retries=0, deadline=2)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture

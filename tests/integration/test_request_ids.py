@@ -13,14 +13,9 @@ from kinde_sdk._transport import Transport, request_headers
 from kinde_sdk.errors import KindeConfigurationError, ServerError
 from kinde_sdk.management import ManagementClient
 from tests.integration.test_deadlines import token_body
-from tests.servers.hostile import HostileServer, Route
+from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture

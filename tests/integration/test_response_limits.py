@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from kinde_sdk.auth import TokenValidator
 from kinde_sdk.auth.async_token_validator import AsyncTokenValidator
 from kinde_sdk.errors import JWKSFetchError, KindeConnectionError
 from tests.integration.test_deadlines import a_token
-from tests.servers.hostile import HostileServer, Route
+from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture, server_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -33,17 +32,6 @@ def caused_by(error: BaseException, cls: type[BaseException]) -> bool:
             return True
         seen = seen.__cause__
     return False
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[HostileServer]:
-    with HostileServer() as s:
-        yield s
 
 
 def test_default_limits_are_generous_and_per_kind() -> None:

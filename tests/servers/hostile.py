@@ -10,8 +10,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Optional
+
+import pytest
 
 Mode = Literal["ok", "trickle_headers", "trickle_body", "huge", "huge_chunked", "black_hole"]
 
@@ -181,3 +184,15 @@ class HostileServer:
                 conn.sendall(b"0\r\n\r\n")
             return True
         raise AssertionError(route.mode)
+
+
+# Fixtures for the test modules that use this server: import them by these names.
+@pytest.fixture(name="server")
+def server_fixture() -> Iterator[HostileServer]:
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture(name="anyio_backend")
+def anyio_backend_fixture() -> str:
+    return "asyncio"  # the SDK's async code is written for asyncio
