@@ -68,13 +68,18 @@ async def atimed(call: Callable[[], Any]) -> tuple[BaseException, float]:
     return info.value, time.monotonic() - started
 
 
-def caused_by_timeout(error: BaseException) -> bool:
+def caused_by(error: BaseException, cls: type[BaseException]) -> bool:
+    """Whether ``error`` or an exception in its ``__cause__`` chain is a ``cls``."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, KindeTimeoutError):
+        if isinstance(seen, cls):
             return True
         seen = seen.__cause__
     return False
+
+
+def caused_by_timeout(error: BaseException) -> bool:
+    return caused_by(error, KindeTimeoutError)
 
 
 def a_token() -> str:

@@ -19,6 +19,7 @@ from kinde_sdk.auth._jwks import JWKS_FAILURE_BACKOFF_MAX
 from kinde_sdk.auth.async_token_validator import AsyncTokenValidator
 from kinde_sdk.errors import JWKSFetchError, KindeConnectionError
 from tests.integration.test_deadlines import a_token
+from tests.integration.test_refresh_stampede import run_threads
 from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture, server_fixture  # noqa: F401 - fixtures
 from tests.unit.test_token_validator import Clock, FakeTransport
 
@@ -45,25 +46,9 @@ def test_64_threads_and_a_failing_endpoint_make_one_request(
     # A slow failure, so that every thread arrives while the fetch is in flight.
     server.routes[JWKS] = Route("trickle_body", status=status, body=b"x", interval=0.01, size=50)
     token = a_token()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
     with Transport(timeout=10, retry=NO_RETRY) as transport:
         validator = TokenValidator(server.url, transport=transport)
-        start = threading.Barrier(CALLERS)
-
-        def call() -> None:
-            start.wait()
-            try:
-                validator.verify(token)
-            except BaseException as exc:
-                with lock:
-                    errors.append(exc)
-
-        threads = [threading.Thread(target=call) for _ in range(CALLERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        errors = run_threads(lambda: validator.verify(token), CALLERS)
         # And callers after the failure, inside the backoff, send nothing either.
         for _ in range(10):
             with pytest.raises(JWKSFetchError):

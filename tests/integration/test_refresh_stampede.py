@@ -64,10 +64,11 @@ def failing(server: HostileServer) -> None:
     )
 
 
-def run_threads(call: Any) -> list[Any]:
+def run_threads(call: Any, count: int = CALLERS) -> list[Any]:
+    """Run ``call`` in ``count`` threads released together; their results or errors."""
     results: list[Any] = []
     lock = threading.Lock()
-    start = threading.Barrier(CALLERS)
+    start = threading.Barrier(count)
 
     def run() -> None:
         start.wait()
@@ -78,7 +79,7 @@ def run_threads(call: Any) -> list[Any]:
         with lock:
             results.append(value)
 
-    threads = [threading.Thread(target=run) for _ in range(CALLERS)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

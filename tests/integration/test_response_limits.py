@@ -15,7 +15,7 @@ from kinde_sdk._transport import Transport
 from kinde_sdk.auth import TokenValidator
 from kinde_sdk.auth.async_token_validator import AsyncTokenValidator
 from kinde_sdk.errors import JWKSFetchError, KindeConnectionError
-from tests.integration.test_deadlines import a_token
+from tests.integration.test_deadlines import a_token, caused_by
 from tests.servers.hostile import HostileServer, Route, anyio_backend_fixture, server_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
@@ -23,15 +23,6 @@ pytestmark = pytest.mark.anyio
 HUGE = 200 * 1024 * 1024
 MIB = 1024 * 1024
 POLICY = RetryPolicy(max_retries=0, deadline=60)
-
-
-def caused_by(error: BaseException, cls: type[BaseException]) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, cls):
-            return True
-        seen = seen.__cause__
-    return False
 
 
 def test_default_limits_are_generous_and_per_kind() -> None:
