@@ -72,7 +72,13 @@ def _shutdown(conn: HTTPConnection) -> None:
         return
     # Already closed, or a socket-like object without shutdown: nothing to interrupt.
     with contextlib.suppress(OSError, AttributeError, ValueError):
-        sock.shutdown(socket.SHUT_RDWR)
+        if isinstance(sock, socket.socket):
+            # The plain socket's shutdown, also for an ssl.SSLSocket: its own shutdown
+            # would drop the SSL object under the thread reading from it (a ValueError
+            # there), while this makes that read end with an ordinary connection error.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Reaper:

@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.client import HTTPException
 from typing import Any, Callable, Literal, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
@@ -228,7 +227,8 @@ class Transport:
                 data = _read_body(raw, limit, method, safe_url)
             except BaseException as exc:
                 fired = _deadline.stop(watch)
-                if fired and isinstance(exc, (HTTPError, OSError, HTTPException)):
+                if fired and isinstance(exc, Exception):
+                    # Whatever the interrupted read raised, the cause is the deadline.
                     raise deadline_error(method, safe_url, policy) from exc
                 if not isinstance(exc, HTTPError):
                     raise

@@ -280,3 +280,25 @@ def test_the_watchdog_does_not_touch_a_connection_after_its_call(server: Hostile
             assert transport.request("GET", server.url_for("/ok")).json() == {"ok": True}
             time.sleep(0.4)  # past the finished call's deadline
         assert transport.request("GET", server.url_for("/ok")).status == 200
+
+
+@pytest.mark.parametrize("mode", TRICKLES)
+def test_a_trickling_tls_response_ends_at_the_deadline(tmp_path: Any, mode: str) -> None:
+    # Kinde is HTTPS: the watchdog must interrupt a read inside TLS too.
+    import urllib3
+
+    from kinde_sdk import _deadline
+    from tests.servers.hostile import self_signed_tls
+
+    context, ca_file = self_signed_tls(str(tmp_path))
+    with HostileServer(tls=context) as tls_server, Transport(timeout=1, retry=POLICY) as transport:
+        tls_server.routes["/ok"] = Route(body=b'{"ok": 1}')
+        tls_server.routes["/r"] = Route(mode)  # type: ignore[arg-type]
+        # The transport trusts the system's CAs only; give its pool this test's CA.
+        transport._pool = urllib3.PoolManager(retries=False, ca_certs=ca_file)
+        transport._pool.pool_classes_by_scheme = _deadline.POOL_CLASSES_BY_SCHEME
+        assert transport.request("GET", tls_server.url_for("/ok")).json() == {"ok": 1}
+        error, elapsed = timed(lambda: transport.request("GET", tls_server.url_for("/r")))
+    assert isinstance(error, KindeTimeoutError)
+    assert "deadline" in str(error)
+    assert elapsed < BOUND
