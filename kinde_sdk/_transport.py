@@ -219,28 +219,28 @@ class Transport:
             attempt_timeout = urllib3.Timeout(
                 connect=min(connect, remaining), read=min(read, remaining)
             )
-            watch = _deadline.start(remaining)
             try:
-                raw = self._send(
-                    method, url, send_headers, body, fields, encode_multipart, attempt_timeout
+                raw, data = self._attempt(
+                    method,
+                    url,
+                    send_headers,
+                    body,
+                    fields,
+                    encode_multipart,
+                    attempt_timeout,
+                    remaining,
+                    limit,
+                    safe_url,
                 )
-                data = _read_body(raw, limit, method, safe_url)
-            except BaseException as exc:
-                fired = _deadline.stop(watch)
-                if fired and isinstance(exc, Exception):
-                    # Whatever the interrupted read raised, the cause is the deadline.
-                    raise deadline_error(method, safe_url, policy) from exc
-                if not isinstance(exc, HTTPError):
-                    raise
+            except _DeadlinePassed as exc:
+                raise deadline_error(method, safe_url, policy) from exc.__cause__
+            except HTTPError as exc:
                 failure = _failure_kind(exc)
                 logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
                 delay = state.after_failure(failure)
                 if delay is None:
                     raise connection_error(failure, method, safe_url) from exc
             else:
-                if _deadline.stop(watch):
-                    # The socket was shut down at the deadline: what was read may be cut.
-                    raise deadline_error(method, safe_url, policy)
                 response = Response(
                     status=raw.status,
                     headers=raw.headers,
@@ -254,6 +254,44 @@ class Transport:
                     return response
             log_retry(method, safe_url, delay, state.retries)
             self._sleep(delay)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: Optional[bytes],
+        fields: Optional[FormFields],
+        encode_multipart: bool,
+        timeout: urllib3.Timeout,
+        seconds: float,
+        limit: int,
+        safe_url: str,
+    ) -> tuple[urllib3.BaseHTTPResponse, bytes]:
+        """One attempt under the deadline watchdog (``seconds`` left): the response and
+        its whole body. Raises _DeadlinePassed when the deadline cut it short."""
+        watch = _deadline.start(seconds)
+        raw: Optional[urllib3.BaseHTTPResponse] = None
+        data: Optional[bytes] = None
+        try:
+            raw = self._send(method, url, headers, body, fields, encode_multipart, timeout)
+            data = _read_body(raw, limit, method, safe_url)
+        except Exception as exc:
+            if watch.fired:
+                # Whatever the interrupted read raised, the cause is the deadline.
+                raise _DeadlinePassed() from exc
+            raise
+        finally:
+            # The watch ends before the connection can go back to the pool: a late
+            # firing must never shut down a connection another request has taken.
+            fired = _deadline.stop(watch)
+            if raw is not None:
+                if data is None or fired:
+                    raw.close()  # never reuse a connection with unread bytes on it
+                raw.release_conn()
+        if fired:
+            raise _DeadlinePassed()  # what was read may be cut short
+        return raw, data
 
     def _send(
         self,
@@ -290,28 +328,24 @@ class Transport:
         )
 
 
+class _DeadlinePassed(Exception):
+    """An attempt was cut short by the deadline watchdog."""
+
+
 def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url: str) -> bytes:
-    """The whole body, read in chunks up to ``limit`` bytes; the connection goes back to
-    the pool when it was read to the end, and is closed otherwise."""
-    complete = False
-    try:
-        check_content_length(raw.headers, limit, method, safe_url)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = raw.read(READ_CHUNK)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise too_large(method, safe_url, limit)
-            chunks.append(chunk)
-        complete = True
-        return b"".join(chunks)
-    finally:
-        if not complete:
-            raw.close()  # never reuse a connection with unread bytes on it
-        raw.release_conn()
+    """The whole body, read in chunks, failing as soon as it passes ``limit`` bytes."""
+    check_content_length(raw.headers, limit, method, safe_url)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = raw.read(READ_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise too_large(method, safe_url, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_response(raw: urllib3.BaseHTTPResponse, data: bytes) -> urllib3.HTTPResponse:
@@ -398,7 +432,10 @@ def _find_header(headers: Optional[Mapping[str, str]], name: str) -> Optional[st
 def check_content_length(
     headers: Mapping[str, str], limit: int, method: str, safe_url: str
 ) -> None:
-    """Fail before reading when the announced body is already past the cap."""
+    """Fail before reading when the announced body is already past the cap. (A HEAD
+    answer announces the length of a body it does not send.)"""
+    if method == "HEAD":
+        return
     announced = headers.get("Content-Length") or headers.get("content-length")
     if announced and announced.strip().isdigit() and int(announced) > limit:
         raise too_large(method, safe_url, limit)

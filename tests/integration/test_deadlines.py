@@ -302,3 +302,35 @@ def test_a_trickling_tls_response_ends_at_the_deadline(tmp_path: Any, mode: str)
     assert isinstance(error, KindeTimeoutError)
     assert "deadline" in str(error)
     assert elapsed < BOUND
+
+
+def _child_request(url: str, queue: Any) -> None:
+    with Transport(timeout=1, retry=POLICY) as transport:
+        try:
+            transport.request("GET", url)
+        except KindeTimeoutError as exc:
+            queue.put(type(exc).__name__)
+        else:
+            queue.put("no error")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_the_deadline_holds_in_a_forked_worker(server: HostileServer) -> None:
+    # gunicorn --preload forks workers from a parent that may have made requests already:
+    # the child has no watchdog thread until it starts its own.
+    import multiprocessing
+
+    server.routes["/ok"] = Route(body=b"{}")
+    server.routes["/r"] = Route("trickle_body")
+    with Transport(timeout=1, retry=POLICY) as transport:
+        transport.request("GET", server.url_for("/ok"))  # the parent's watchdog runs
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_request, args=(server.url_for("/r"), queue))
+    child.start()
+    try:
+        assert queue.get(timeout=BOUND) == "KindeTimeoutError"
+    finally:
+        child.join(timeout=BOUND)
+        if child.is_alive():
+            child.kill()
