@@ -28,7 +28,7 @@ import math
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import Any, Callable, NoReturn, Optional, Protocol, Union
 from urllib.parse import urlsplit
 
 from .._config import from_env, is_loopback_host, normalize_domain, require
@@ -57,20 +57,38 @@ __all__ = [
 logger = logging.getLogger("kinde_sdk")
 
 DEFAULT_REFRESH_MARGIN = 60.0
-# After a failed refresh, a session waits before the next attempt: 1 s doubling to 30 s,
+# After a failed refresh (or discovery), the next attempt waits: 1 s doubling to 30 s,
 # with jitter. Callers meanwhile get the still-valid token, or the failure's error.
 REFRESH_BACKOFF_BASE = 1.0
 REFRESH_BACKOFF_MAX = 30.0
 _MAX_REFRESH_FAILURES_KEPT = 10_000
 
 
-class _RefreshFailure:
+class _Failure:
+    """The last failure of a shared fetch: its error, how many in a row, and when the
+    next attempt is allowed."""
+
     __slots__ = ("error", "failures", "retry_at")
 
     def __init__(self, error: BaseException, failures: int, retry_at: float) -> None:
         self.error = error
         self.failures = failures
         self.retry_at = retry_at
+
+    @classmethod
+    def after(cls, previous: Optional[_Failure], error: BaseException, now: float) -> _Failure:
+        failures = (previous.failures if previous else 0) + 1
+        wait = failure_backoff(failures, REFRESH_BACKOFF_BASE, REFRESH_BACKOFF_MAX)
+        return cls(error, failures, now + wait)
+
+    def pending(self, now: float) -> bool:
+        """Whether the backoff still runs: callers share this failure's outcome."""
+        return now < self.retry_at
+
+    def reraise(self) -> NoReturn:
+        # The same error object for every caller in the backoff: drop the traceback of
+        # the previous raise, so that it does not grow with every re-raise.
+        raise self.error.with_traceback(None)
 
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -207,7 +225,9 @@ class OAuthCore:
         self._tokens_key = TOKENS_KEY_PREFIX + self.client_id
         self._lock = threading.Lock()
         # The last failed refresh per session (see _refresh_gate); guarded by _lock.
-        self._refresh_failures: dict[str, _RefreshFailure] = {}
+        self._refresh_failures: dict[str, _Failure] = {}
+        # The last failed discovery (see _discovery_gate).
+        self._discovery_failure: Optional[_Failure] = None
         self._state_lock = threading.Lock()
         self._metadata_cache: Optional[dict[str, Any]] = None
         # Per-request session binding (see bind_session); one variable per client.
@@ -513,13 +533,11 @@ class OAuthCore:
         key = self._store.get_device_id()
         with self._lock:
             failure = self._refresh_failures.get(key)
-        if failure is None or self._clock() >= failure.retry_at:
+        if failure is None or not failure.pending(self._clock()):
             return None
         if not self._expired(record, 0.0):
             return record
-        # The same error object for every caller in the backoff: drop the traceback
-        # of the previous raise, so that it does not grow with every re-raise.
-        raise failure.error.with_traceback(None)
+        failure.reraise()
 
     def _refresh_failed(self, record: dict[str, Any], exc: KindeError) -> Optional[dict[str, Any]]:
         """After a failed refresh: record it (unless the session ended on
@@ -530,24 +548,35 @@ class OAuthCore:
         key = self._store.get_device_id()
         now = self._clock()
         with self._lock:
-            previous = self._refresh_failures.get(key)
-            failures = (previous.failures if previous else 0) + 1
-            wait = failure_backoff(failures, REFRESH_BACKOFF_BASE, REFRESH_BACKOFF_MAX)
+            failure = _Failure.after(self._refresh_failures.pop(key, None), exc, now)
             if len(self._refresh_failures) >= _MAX_REFRESH_FAILURES_KEPT:
                 # Forget the oldest sessions' failures (insertion order) to bound memory.
                 for stale in list(self._refresh_failures)[: _MAX_REFRESH_FAILURES_KEPT // 10]:
                     del self._refresh_failures[stale]
-            self._refresh_failures.pop(key, None)
-            self._refresh_failures[key] = _RefreshFailure(exc, failures, now + wait)
+            self._refresh_failures[key] = failure
         if self._expired(record, 0.0):
             return None
         logger.warning(
             "kinde token refresh failed (%s); serving the still-valid access token, "
             "next attempt in %.1fs",
             type(exc).__name__,
-            wait,
+            failure.retry_at - now,
         )
         return record
+
+    def _discovery_gate(self) -> None:
+        """Before fetching the discovery document (under the shell's discovery lock):
+        during the backoff after a failure, raise that failure's error instead."""
+        failure = self._discovery_failure
+        if failure is not None and failure.pending(self._clock()):
+            failure.reraise()
+
+    def _discovery_done(self, exc: Optional[KindeError]) -> None:
+        """After a discovery fetch: record its failure (``exc``), or clear the last one."""
+        if exc is None:
+            self._discovery_failure = None
+        else:
+            self._discovery_failure = _Failure.after(self._discovery_failure, exc, self._clock())
 
     def _refresh_succeeded(self) -> None:
         key = self._store.get_device_id()

@@ -135,15 +135,23 @@ class AsyncOAuth(OAuthCore):
             self._metadata_lock = asyncio.Lock()
         async with self._metadata_lock:
             if self._metadata_cache is None:
+                # After a failure, the coroutines that waited here (and every caller
+                # during the backoff) get its error instead of one fetch each.
+                self._discovery_gate()
                 url = self.discovery_url
-                response = await self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}, kind="discovery"
-                )
                 try:
-                    data = response.json()
-                except ValueError:
-                    data = None
-                self._metadata_cache = parse_discovery(url, response.status, data)
+                    response = await self._transport.request(
+                        "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+                    )
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    self._metadata_cache = parse_discovery(url, response.status, data)
+                except KindeError as exc:
+                    self._discovery_done(exc)
+                    raise
+                self._discovery_done(None)
             return self._metadata_cache
 
     async def get_openid_configuration(self) -> dict[str, Any]:

@@ -195,15 +195,23 @@ class OAuth(OAuthCore):
             return cached
         with self._lock:
             if self._metadata_cache is None:
+                # After a failure, the threads that waited here (and every caller during
+                # the backoff) get its error instead of one fetch each.
+                self._discovery_gate()
                 url = self.discovery_url
-                response = self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}, kind="discovery"
-                )
                 try:
-                    data = response.json()
-                except ValueError:
-                    data = None
-                self._metadata_cache = parse_discovery(url, response.status, data)
+                    response = self._transport.request(
+                        "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+                    )
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    self._metadata_cache = parse_discovery(url, response.status, data)
+                except KindeError as exc:
+                    self._discovery_done(exc)
+                    raise
+                self._discovery_done(None)
             return self._metadata_cache
 
     def get_openid_configuration(self) -> dict[str, Any]:

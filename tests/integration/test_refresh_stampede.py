@@ -1,11 +1,12 @@
 """No stampede on the token endpoint when a session's refresh fails (issue 14, item 2,
-OAuth refresh path), sync and async. 64 callers of one session:
+OAuth refresh and discovery paths), sync and async. 64 callers of one session:
 
 * token expired, endpoint failing: one refresh request; every caller gets its error
   (before: 64 requests, one after another);
 * token still valid inside the refresh margin, endpoint hanging: the still-valid token is
   served to every caller at once while one refresh tries (before: 64 sequential waits);
-* after a failure the session backs off (with jitter) before the next attempt.
+* after a failure the session backs off (with jitter) before the next attempt;
+* the same for OpenID discovery: one request, its error shared, then a backoff.
 """
 
 from __future__ import annotations
@@ -188,3 +189,41 @@ def test_the_timeout_is_what_an_expired_session_raises(server: HostileServer) ->
         with pytest.raises(KindeTimeoutError):  # shared during the backoff
             client.get_access_token()
     assert server.count(TOKEN) == 1
+
+
+DISCOVERY = "/.well-known/openid-configuration"
+
+
+def test_64_threads_and_a_failing_discovery_make_one_request(server: HostileServer) -> None:
+    server.routes[DISCOVERY] = Route("trickle_body", status=503, body=b"x", interval=0.01, size=30)
+    clock = Clock()
+    with Transport(timeout=5, retry=POLICY) as transport:
+        client = OAuth(**oauth_settings(server), transport=transport, clock=clock)
+        results = run_threads(client.login)
+        assert all(isinstance(r, KindeError) for r in results)
+        assert server.count(DISCOVERY) == 1
+        server.routes[DISCOVERY] = Route(body=discovery(server))
+        with pytest.raises(KindeError):  # still in the backoff: no request
+            client.login()
+        assert server.count(DISCOVERY) == 1
+        clock.now += REFRESH_BACKOFF_MAX + 1
+        assert client.login().startswith(server.url_for("/oauth2/auth"))
+    assert server.count(DISCOVERY) == 2
+
+
+async def test_async_64_coroutines_and_a_failing_discovery_make_one_request(
+    server: HostileServer,
+) -> None:
+    server.routes[DISCOVERY] = Route("trickle_body", status=503, body=b"x", interval=0.01, size=30)
+    clock = Clock()
+    async with AsyncTransport(timeout=5, retry=POLICY) as transport:
+        client = AsyncOAuth(**oauth_settings(server), transport=transport, clock=clock)
+        results = await asyncio.gather(
+            *(client.login() for _ in range(CALLERS)), return_exceptions=True
+        )
+        assert all(isinstance(r, KindeError) for r in results)
+        assert server.count(DISCOVERY) == 1
+        server.routes[DISCOVERY] = Route(body=discovery(server))
+        clock.now += REFRESH_BACKOFF_MAX + 1
+        assert (await client.login()).startswith(server.url_for("/oauth2/auth"))
+    assert server.count(DISCOVERY) == 2
