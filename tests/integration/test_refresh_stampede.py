@@ -227,3 +227,37 @@ async def test_async_64_coroutines_and_a_failing_discovery_make_one_request(
         clock.now += REFRESH_BACKOFF_MAX + 1
         assert (await client.login()).startswith(server.url_for("/oauth2/auth"))
     assert server.count(DISCOVERY) == 2
+
+
+def test_failure_logs_and_errors_carry_no_secret(
+    server: HostileServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="kinde_sdk")
+    server.routes[TOKEN] = Route(status=500, body=b'{"error":"server_error"}')
+    clock = Clock()
+    secrets = ["client-secret-canary", "access-token-canary", "refresh-token-canary"]
+    settings = {**oauth_settings(server), "client_secret": secrets[0]}
+    errors: list[BaseException] = []
+    with Transport(timeout=5, retry=POLICY) as transport:
+        client = OAuth(**settings, transport=transport, clock=clock)
+        for expires_in in (30, -10):  # served while still valid; raised once expired
+            client._store.set(
+                client._tokens_key,
+                {
+                    "access_token": secrets[1],
+                    "refresh_token": secrets[2],
+                    "expires_at": clock.now + expires_in,
+                },
+            )
+            try:
+                client.get_access_token()
+            except KindeError as exc:
+                errors.append(exc)
+            clock.now += REFRESH_BACKOFF_MAX + 1
+    assert "serving the still-valid access token" in caplog.text
+    assert len(errors) == 1
+    text = caplog.text + "".join(f"{e!s}{e!r}" for e in errors) + repr(client)
+    for secret in secrets:
+        assert secret not in text
