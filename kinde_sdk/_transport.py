@@ -18,6 +18,7 @@ Two bounds hold whatever the server does:
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import platform
@@ -351,13 +352,15 @@ def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url:
 def _read_response(raw: urllib3.BaseHTTPResponse, data: bytes) -> urllib3.HTTPResponse:
     """A read, closed copy of ``raw`` whose ``.data`` is the body (the generated client
     reads ``.data``, ``.status``, ``.reason`` and ``.headers``)."""
+    # From a stream, preloaded: ``.data`` is then b"" for an empty body, as urllib3's
+    # own preloaded responses give (bytes given directly would make it None).
     return urllib3.HTTPResponse(
-        body=data,
+        body=io.BytesIO(data),
         headers=raw.headers,
         status=raw.status,
         reason=raw.reason,
         version=raw.version,
-        preload_content=False,
+        preload_content=True,
         decode_content=False,
         request_url=raw.url,
     )

@@ -122,3 +122,17 @@ async def test_async_a_body_at_the_limit_passes(server: HostileServer) -> None:
         assert response.raw.content == b"x" * 1000  # the httpx response is read
         with pytest.raises(ResponseTooLargeError):
             await transport.request("GET", server.url_for("/over"))
+
+
+@pytest.mark.parametrize("body", [b"", b'{"a": 1}'])
+def test_the_raw_response_reads_like_a_preloaded_urllib3_one(
+    server: HostileServer, body: bytes
+) -> None:
+    # The generated client reads .data, .status, .reason and .headers of Response.raw.
+    server.routes["/r"] = Route(body=body)
+    with Transport(timeout=10, retry=POLICY) as transport:
+        response = transport.request("GET", server.url_for("/r"))
+    assert response.data == body
+    assert response.raw.data == body
+    assert response.raw.status == 200
+    assert response.raw.headers["Content-Type"] == "application/json"
