@@ -299,6 +299,9 @@ class ClaimsPolicy:
     leeway: float
     require_exp: bool = True
     issuer_required: bool = True
+    # Webhooks check their iat against a window of their own (replay tolerance), with
+    # their own error; tokens refuse an iat in the future beyond the leeway here.
+    reject_future_iat: bool = True
 
 
 def _numeric(claims: dict[str, Any], name: str) -> Optional[float]:
@@ -342,7 +345,7 @@ def check_claims(
             "the token has no 'exp' claim; tokens that never expire are refused"
         )
     check_times(exp, nbf, now, policy.leeway)
-    if iat is not None and iat > now + policy.leeway:
+    if policy.reject_future_iat and iat is not None and iat > now + policy.leeway:
         raise TokenNotYetValidError(
             f"the token was issued {iat - now:.0f}s in the future (iat; leeway {policy.leeway:g}s)"
         )

@@ -278,6 +278,9 @@ def test_iat_within_the_leeway_passes_and_beyond_it_fails() -> None:
     check_claims(claims(aud="api", iat=NOW + 30), policy, NOW)
     with pytest.raises(TokenNotYetValidError, match="iat"):
         check_claims(claims(aud="api", iat=NOW + 31), policy, NOW)
+    # Webhooks judge their iat against their own window (see the webhook checks).
+    webhooks = ClaimsPolicy(DOMAIN, None, 30, require_exp=False, reject_future_iat=False)
+    check_claims(claims(iat=NOW + 31), webhooks, NOW)
 
 
 def test_a_signed_token_with_exp_nan_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
