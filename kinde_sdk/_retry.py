@@ -70,6 +70,20 @@ class RetryPolicy:
         return ceiling * rand()
 
 
+def client_policy(retry: Optional[RetryPolicy], max_retries: int, deadline: float) -> RetryPolicy:
+    """The policy of a client that takes ``retry=`` and the ``max_retries``/``deadline``
+    shortcuts (ManagementClient, AsyncManagementClient): one or the other, not both."""
+    if retry is None:
+        return RetryPolicy(max_retries=max_retries, deadline=deadline)
+    if max_retries != DEFAULT_MAX_RETRIES or deadline != DEFAULT_DEADLINE:
+        from .errors import KindeConfigurationError
+
+        raise KindeConfigurationError(
+            "pass either retry=RetryPolicy(...) or max_retries/deadline, not both"
+        )
+    return retry
+
+
 def failure_backoff(
     failures: int, base: float, cap: float, rand: Callable[[], float] = random.random
 ) -> float:

@@ -8,10 +8,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from .._config import from_env, normalize_domain, require
-from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
+from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy, client_policy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._transport import TimeoutArg, Transport
-from ..errors import KindeConfigurationError
 from ._seed_methods import SeedMethods
 from .pagination import paginate
 
@@ -68,17 +67,10 @@ class ManagementClient(SeedMethods):
         self.origin = normalize_domain(domain)
         self.client_id = client_id
         self.audience = from_env(audience, *AUDIENCE_ENV) or f"{self.origin}/api"
-        if retry is not None and (
-            max_retries != DEFAULT_MAX_RETRIES or deadline != DEFAULT_DEADLINE
-        ):
-            raise KindeConfigurationError(
-                "pass either retry=RetryPolicy(...) or max_retries/deadline, not both"
-            )
+        policy = client_policy(retry, max_retries, deadline)
         self._owns_transport = transport is None
         self._transport = transport or Transport(
-            timeout=timeout,
-            retry=retry or RetryPolicy(max_retries=max_retries, deadline=deadline),
-            headers=default_headers,
+            timeout=timeout, retry=policy, headers=default_headers
         )
         self._tokens = ClientCredentialsTokenProvider(
             token_url=f"{self.origin}{TOKEN_PATH}",
