@@ -12,6 +12,8 @@ from ._lazy import lazy_attributes
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._retry import RetryPolicy
+    from ._transport import ResponseLimits
     from .account import AccountClient, AsyncAccountClient
     from .auth import TokenValidator
     from .enums import GrantType
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         ResponseValidationError,
         ServerError,
         StorageError,
@@ -78,6 +81,9 @@ _LAZY = {
     "ResponseValidationError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
+    "ResponseTooLargeError": "errors",
+    "RetryPolicy": "_retry",
+    "ResponseLimits": "_transport",
 }
 
 __all__ = [
@@ -105,7 +111,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseLimits",
+    "ResponseTooLargeError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServerError",
     "StorageError",
     "TokenError",

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, cast, overload
 
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
-from ..errors import KindeConnectionError, TokenError
+from ..errors import KindeConnectionError, KindeError, TokenError
 from . import _claims, _flow
 from ._flow import TokenSet
 from ._oauth_core import (
@@ -139,15 +139,23 @@ class AsyncOAuth(OAuthCore):
             self._metadata_lock = asyncio.Lock()
         async with self._metadata_lock:
             if self._metadata_cache is None:
+                # After a failure, the coroutines that waited here (and every caller
+                # during the backoff) get its error instead of one fetch each.
+                self._discovery_gate()
                 url = self.discovery_url
-                response = await self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}
-                )
                 try:
-                    data = response.json()
-                except ValueError:
-                    data = None
-                self._metadata_cache = parse_discovery(url, response.status, data)
+                    response = await self._transport.request(
+                        "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+                    )
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    self._metadata_cache = parse_discovery(url, response.status, data)
+                except KindeError as exc:
+                    self._discovery_done(exc)
+                    raise
+                self._discovery_done(None)
             return self._metadata_cache
 
     async def get_openid_configuration(self) -> dict[str, Any]:
@@ -221,7 +229,7 @@ class AsyncOAuth(OAuthCore):
     async def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
         meta = await self._metadata()
         response = await self._transport.request(
-            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS
+            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS, kind="token"
         )
         return self._parse_tokens(response.status, response.data)
 
@@ -240,12 +248,26 @@ class AsyncOAuth(OAuthCore):
         record, due = self._refresh_due(self._load())
         if not due or record is None:
             return record
-        async with self._refresh_lock():
+        lock = self._refresh_lock()
+        if lock.locked() and not self._expired(record, 0.0):
+            return record  # still valid; another coroutine is refreshing it
+        async with lock:
             # Another coroutine may have refreshed while this one waited: one refresh.
             latest, due = self._still_due(record, self._load())
             if not due or latest is None:
                 return latest
-            return await self._refresh(latest)
+            served = self._refresh_gate(latest)
+            if served is not None:
+                return served
+            try:
+                refreshed = await self._refresh(latest)
+            except KindeError as exc:
+                served = self._refresh_failed(latest, exc)
+                if served is None:
+                    raise
+                return served
+            self._refresh_succeeded()
+            return refreshed
 
     async def _refresh(self, record: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -261,7 +283,10 @@ class AsyncOAuth(OAuthCore):
         refresh at a time per session; a rotated refresh token replaces the old one).
 
         None when there is no session. On ``invalid_grant`` the session is cleared and
-        TokenError raised; other failures raise and keep the session."""
+        TokenError raised. Other failures keep the session: a token that is still valid
+        (inside the margin) is returned, an expired one raises; the session then waits
+        1-30 s (growing, jittered) before its next refresh attempt, and callers meanwhile
+        get the same answer without a request of their own."""
         record = await self._current_record()
         return None if record is None else str(record["access_token"])
 
@@ -286,7 +311,7 @@ class AsyncOAuth(OAuthCore):
             endpoint, form = revocation
             try:
                 response = await self._transport.request(
-                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS, kind="token"
                 )
             except KindeConnectionError as exc:
                 self._revocation_answered(None, exc)
