@@ -242,7 +242,7 @@ async def _within(seconds: float, attempt: Coroutine[Any, Any, _T]) -> _T:
     """``await attempt``, cancelled after ``seconds`` (asyncio.TimeoutError)."""
     if sys.version_info >= (3, 11):
         # No extra task per request, unlike wait_for on older Pythons.
-        async with asyncio.timeout(seconds):
+        async with asyncio.timeout(seconds):  # novermin (guarded by the version check)
             return await attempt
     return await asyncio.wait_for(attempt, timeout=seconds)
 
