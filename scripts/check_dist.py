@@ -25,13 +25,16 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The handwritten SDK and the two generated clients it wraps (one per committed spec).
+PACKAGES = ("kinde_sdk", "kinde_sdk_generated", "kinde_sdk_account_generated")
 
 IMPORT_CHECK = """
 import importlib.metadata as md, sys
 from kinde_sdk.management import ManagementClient
 from kinde_sdk.auth import OAuth
 from kinde_sdk import TokenValidator
-import kinde_sdk, kinde_sdk_generated
+import kinde_sdk, kinde_sdk_generated, kinde_sdk_account_generated
+from kinde_sdk import AccountClient
 assert "site-packages" in kinde_sdk.__file__, kinde_sdk.__file__
 eps = md.entry_points()
 (plugin,) = [e for e in eps.select(group="pytest11") if e.name == "kinde_sdk"]
@@ -60,9 +63,9 @@ def run(step: str, *cmd: str | Path, cwd: Path = ROOT) -> str:
 def check_wheel_files(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    if tops != {"kinde_sdk", "kinde_sdk_generated"}:
+    if tops != set(PACKAGES):
         raise DistError(f"the wheel's top-level entries are {sorted(tops)}")
-    for typed in ("kinde_sdk/py.typed", "kinde_sdk_generated/py.typed"):
+    for typed in (f"{package}/py.typed" for package in PACKAGES):
         if typed not in names:
             raise DistError(f"the wheel lacks {typed}")
     tests = [n for n in names if "/tests/" in f"/{n}" or Path(n).name.startswith("test_")]
