@@ -29,6 +29,7 @@ from kinde_sdk._transport import (
     DEFAULT_READ_TIMEOUT,
     REQUEST_ID_HEADER,
     USER_AGENT,
+    Response,
     Transport,
     connection_error,
 )
@@ -183,13 +184,21 @@ async def test_concurrent_requests_share_at_most_pool_maxsize_kept_alive_connect
     assert len(held.peers) == 3
 
 
+async def occupy_the_connection(
+    t: AsyncTransport, held: HeldServer, url: str
+) -> asyncio.Future[Response]:
+    """A request held by the server on a 1-connection transport: the next ones queue."""
+    first = asyncio.ensure_future(t.request("GET", url))
+    await until(lambda: held.arrived == 1)
+    return first
+
+
 async def test_a_request_waiting_for_a_connection_keeps_to_its_deadline(
     held_server: tuple[HeldServer, str],
 ) -> None:
     held, url = held_server
     async with AsyncTransport(pool_maxsize=1, timeout=30.0) as t:
-        first = asyncio.ensure_future(t.request("GET", url))
-        await until(lambda: held.arrived == 1)
+        first = await occupy_the_connection(t, held, url)
 
         with pytest.raises(KindeTimeoutError, match=re.escape("total deadline of 0.2s")):
             await t.request("GET", url, retry=RetryPolicy(deadline=0.2))
@@ -206,8 +215,7 @@ async def test_cancelled_waiters_give_their_connection_back(
 ) -> None:
     held, url = held_server
     async with AsyncTransport(pool_maxsize=1, timeout=30.0) as t:
-        first = asyncio.ensure_future(t.request("GET", url))
-        await until(lambda: held.arrived == 1)
+        first = await occupy_the_connection(t, held, url)
         queued = [asyncio.ensure_future(t.request("GET", url)) for _ in range(3)]
         await asyncio.sleep(0)
         for task in queued:
