@@ -12,6 +12,9 @@ from ._lazy import lazy_attributes
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._retry import RetryPolicy
+    from ._transport import ResponseLimits
+    from .account import AccountClient, AsyncAccountClient
     from .auth import TokenValidator
     from .enums import GrantType
     from .errors import (
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         ResponseValidationError,
         ServerError,
         StorageError,
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
     from .management import AsyncManagementClient, ManagementClient
 
 _LAZY = {
+    "AccountClient": "account",
+    "AsyncAccountClient": "account",
     "InvalidTokenError": "errors",
     "MalformedTokenError": "errors",
     "InvalidAlgorithmError": "errors",
@@ -75,9 +81,14 @@ _LAZY = {
     "ResponseValidationError": "errors",
     "ServerError": "errors",
     "TokenError": "errors",
+    "ResponseTooLargeError": "errors",
+    "RetryPolicy": "_retry",
+    "ResponseLimits": "_transport",
 }
 
 __all__ = [
+    "AccountClient",
+    "AsyncAccountClient",
     "AsyncManagementClient",
     "AuthenticationError",
     "BadRequestError",
@@ -100,7 +111,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseLimits",
+    "ResponseTooLargeError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServerError",
     "StorageError",
     "TokenError",

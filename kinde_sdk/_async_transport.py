@@ -29,34 +29,40 @@ import asyncio
 import logging
 import random
 import ssl
+import sys
 import time
-import uuid
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Mapping
-from typing import Any, Callable, Optional
+from collections.abc import Awaitable, Coroutine, Mapping
+from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlencode
 
 from urllib3 import encode_multipart_formdata
 
 from ._retry import FailureKind, RetryPolicy, RetryState
 from ._transport import (
-    REQUEST_ID_HEADER,
+    READ_CHUNK,
     USER_AGENT,
+    EndpointKind,
     FormFields,
     Response,
+    ResponseLimits,
     TimeoutArg,
+    check_content_length,
     connection_error,
     deadline_error,
     log_response,
     log_retry,
     make_timeout,
+    request_headers,
     response_request_id,
+    too_large,
     url_for_log,
 )
 from .errors import KindeConfigurationError, KindeConnectionError
 
 logger = logging.getLogger("kinde_sdk")
+_T = TypeVar("_T")
 
 # urllib3 sends the fields of these methods in the query string, the others' in the body.
 _URL_FIELD_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS"})
@@ -86,6 +92,7 @@ class AsyncTransport:
         timeout: TimeoutArg = None,
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
+        limits: Optional[ResponseLimits] = None,
         pool_maxsize: int = 10,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -97,6 +104,7 @@ class AsyncTransport:
         self.timeout = make_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self.limits = limits or ResponseLimits()
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
@@ -146,19 +154,21 @@ class AsyncTransport:
         timeout: TimeoutArg = None,
         retry: Optional[RetryPolicy] = None,
         request_id: Optional[str] = None,
+        kind: EndpointKind = "management",
     ) -> Response:
         """Send one logical request, retrying per the policy; return the final response.
 
         ``fields`` are encoded as urllib3 encodes them for the sync transport: in the
         query string for GET, HEAD, DELETE and OPTIONS, else as a form (or multipart) body.
+        Request ids, ``kind`` and the deadline are as in the sync transport's ``request``.
         """
         import httpx
 
         method = method.upper()
         policy = retry or self.retry
         connect, read = make_timeout(timeout) if timeout is not None else self.timeout
-        rid = request_id or uuid.uuid4().hex
-        send_headers = {**self.headers, REQUEST_ID_HEADER: rid, **(headers or {})}
+        send_headers, rid = request_headers(self.headers, headers, request_id)
+        limit = self.limits.limit(kind)
         if fields is not None:
             url, body, send_headers = _encode_fields(
                 method, url, fields, encode_multipart, send_headers
@@ -183,39 +193,96 @@ class AsyncTransport:
                 if self._closed:
                     raise KindeConnectionError("the transport is closed", url=safe_url)
                 raise deadline_error(method, safe_url, policy)
+            attempt_timeout = httpx.Timeout(
+                connect=min(connect, remaining),
+                read=min(read, remaining),
+                write=min(read, remaining),
+                pool=min(connect, remaining),
+            )
             try:
-                attempt_timeout = httpx.Timeout(
-                    connect=min(connect, remaining),
-                    read=min(read, remaining),
-                    write=min(read, remaining),
-                    pool=min(connect, remaining),
-                )
                 try:
-                    raw = await self._client.request(
-                        method, url, headers=send_headers, content=body, timeout=attempt_timeout
+                    # httpx's timeouts bound each read; this bounds the whole attempt,
+                    # headers and body, so a trickling server cannot stretch the deadline.
+                    raw, raw_headers, data = await _within(
+                        remaining,
+                        self._attempt(
+                            method, url, send_headers, body, attempt_timeout, limit, safe_url
+                        ),
                     )
                 finally:
                     slots.release()
+            except asyncio.TimeoutError:
+                raise deadline_error(method, safe_url, policy) from None
             except (httpx.RequestError, httpx.InvalidURL) as exc:
-                kind = _failure_kind(exc)
+                failure = _failure_kind(exc)
                 logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
-                delay = state.after_failure(kind)
+                delay = state.after_failure(failure)
                 if delay is None:
-                    raise connection_error(kind, method, safe_url) from exc
+                    raise connection_error(failure, method, safe_url) from exc
             else:
                 response = Response(
                     status=raw.status_code,
-                    headers=raw.headers,
-                    data=raw.content,
-                    request_id=response_request_id(raw.headers) or rid,
+                    headers=raw_headers,
+                    data=data,
+                    request_id=response_request_id(raw_headers) or rid,
                     raw=raw,
                 )
-                log_response(method, safe_url, response, state.elapsed())
+                log_response(method, safe_url, response, state.elapsed(), rid)
                 delay = state.after_status(response.status, response.headers)
                 if delay is None:
                     return response
             log_retry(method, safe_url, delay, state.retries)
             await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: Optional[bytes],
+        timeout: Any,
+        limit: int,
+        safe_url: str,
+    ) -> tuple[Any, Any, bytes]:
+        """One attempt: the response (read, as an ``httpx.Response``), the headers as
+        received, and the body, read in chunks and capped at ``limit`` bytes."""
+        import httpx
+
+        async with self._client.stream(
+            method, url, headers=headers, content=body, timeout=timeout
+        ) as raw:
+            check_content_length(raw.headers, limit, method, safe_url)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in raw.aiter_bytes(READ_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(method, safe_url, limit)
+                chunks.append(chunk)
+        data = b"".join(chunks)
+        # A read copy for callers that want httpx's own object: the body is already
+        # decoded, so the encoding headers no longer describe it.
+        read = httpx.Response(
+            raw.status_code,
+            headers=[
+                (k, v)
+                for k, v in raw.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ],
+            content=data,
+            request=raw.request,
+            extensions=raw.extensions,
+        )
+        return read, raw.headers, data
+
+
+async def _within(seconds: float, attempt: Coroutine[Any, Any, _T]) -> _T:
+    """``await attempt``, cancelled after ``seconds`` (asyncio.TimeoutError)."""
+    if sys.version_info >= (3, 11):
+        # No extra task per request, unlike wait_for on older Pythons.
+        async with asyncio.timeout(seconds):
+            return await attempt
+    return await asyncio.wait_for(attempt, timeout=seconds)
 
 
 class _Slots:

@@ -1,15 +1,21 @@
-"""Retry policy: pure decisions, no I/O, shared by the sync and async transports."""
+"""Retry policy: pure decisions, no I/O, shared by the sync and async transports.
+
+:class:`RetryPolicy` is public (``kinde_sdk.RetryPolicy``): how many retries, the backoff
+base and cap, the statuses that are retried, and the total deadline of one call.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Literal, Optional
 
-# Statuses that say "try again later" without the request having had an effect.
-RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+# Statuses that say "try again later". A plain 500 is in the set too, as Stripe and
+# OpenAI retry it: it is usually transient, and only idempotent requests are retried on
+# a status, so repeating one cannot do anything twice.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 DEFAULT_MAX_RETRIES = 2
@@ -22,10 +28,18 @@ DEFAULT_DEADLINE = 120.0
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry.
+    """How often and how long to retry one call.
 
-    ``max_retries`` counts retries after the first attempt. ``deadline`` bounds the whole
-    call, attempts and waits together: no retry starts if its wait would cross it.
+    * ``max_retries``: retries after the first attempt (0: never retry).
+    * ``backoff_base``, ``backoff_max``: the wait before retry *n* (0-based) is uniform
+      in ``[0, min(backoff_max, backoff_base * 2**n)]`` (exponential, full jitter).
+    * ``retry_statuses``: the HTTP statuses that are retried, for idempotent methods
+      only (GET, HEAD, OPTIONS, PUT, DELETE); a POST is retried only when it surely
+      never reached the server (connection refused, connect timeout).
+    * ``retry_after_max``: a ``Retry-After`` longer than this is not waited for; the
+      response is returned (a 429 becomes :class:`~kinde_sdk.errors.RateLimitError`).
+    * ``deadline``: seconds for the whole call, attempts, waits and reading the body
+      together. It holds even against a server that trickles its answer.
     """
 
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -33,17 +47,54 @@ class RetryPolicy:
     backoff_max: float = DEFAULT_BACKOFF_MAX
     retry_after_max: float = DEFAULT_RETRY_AFTER_MAX
     deadline: float = DEFAULT_DEADLINE
+    retry_statuses: frozenset[int] = field(default=RETRY_STATUSES)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if self.deadline <= 0:
             raise ValueError("deadline must be > 0")
+        if self.backoff_base < 0 or self.backoff_max < 0 or self.retry_after_max < 0:
+            raise ValueError("backoff_base, backoff_max and retry_after_max must be >= 0")
+        statuses: Iterable[int] = self.retry_statuses
+        if isinstance(statuses, (str, bytes)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
+        ):
+            raise ValueError("retry_statuses must be HTTP status codes (integers 100-599)")
+        # A list or set given by the caller becomes a frozenset: the policy stays hashable.
+        object.__setattr__(self, "retry_statuses", frozenset(statuses))
 
     def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**n)]."""
         ceiling = min(self.backoff_max, self.backoff_base * (2.0**retry_number))
         return ceiling * rand()
+
+
+def client_policy(retry: Optional[RetryPolicy], max_retries: int, deadline: float) -> RetryPolicy:
+    """The policy of a client that takes ``retry=`` and the ``max_retries``/``deadline``
+    shortcuts (ManagementClient, AsyncManagementClient): one or the other, not both."""
+    if retry is None:
+        return RetryPolicy(max_retries=max_retries, deadline=deadline)
+    if max_retries != DEFAULT_MAX_RETRIES or deadline != DEFAULT_DEADLINE:
+        from .errors import KindeConfigurationError
+
+        raise KindeConfigurationError(
+            "pass either retry=RetryPolicy(...) or max_retries/deadline, not both"
+        )
+    return retry
+
+
+def failure_backoff(
+    failures: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """How long to wait after ``failures`` consecutive failures of a shared fetch (a
+    JWKS refetch, a session's token refresh) before the next attempt: exponential from
+    ``base``, capped at ``cap``, with "equal jitter" (uniform in [d/2, d]), so that
+    workers that failed together do not retry together, and never wait near zero."""
+    if failures <= 0 or base <= 0:
+        return 0.0
+    ceiling = min(cap, base * (2.0 ** min(failures - 1, 32)))
+    return ceiling * (0.5 + 0.5 * rand())
 
 
 def parse_retry_after(
@@ -71,8 +122,10 @@ def parse_retry_after(
     return max(0.0, (when - current).total_seconds())
 
 
-def status_is_retryable(method: str, status: int) -> bool:
-    return status in RETRY_STATUSES and method.upper() in IDEMPOTENT_METHODS
+def status_is_retryable(
+    method: str, status: int, statuses: frozenset[int] = RETRY_STATUSES
+) -> bool:
+    return status in statuses and method.upper() in IDEMPOTENT_METHODS
 
 
 def error_is_retryable(method: str, *, sent: bool) -> bool:
@@ -164,7 +217,7 @@ class RetryState:
 
     def after_status(self, status: int, headers: Mapping[str, str]) -> Optional[float]:
         """The wait before retrying a response with ``status``, or None to return it."""
-        if not status_is_retryable(self.method, status):
+        if not status_is_retryable(self.method, status, self.policy.retry_statuses):
             return None
         return self._next(parse_retry_after(headers))
 

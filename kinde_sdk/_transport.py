@@ -4,10 +4,21 @@ A urllib3 pool with keep-alive, timeouts on by default, a request id per call, a
 retries decided by :mod:`kinde_sdk._retry`. It returns every response, error statuses
 included; callers turn statuses into their own typed errors. It never logs headers or
 bodies, so secrets cannot leak through it.
+
+Two bounds hold whatever the server does:
+
+* the total deadline of the call (``RetryPolicy.deadline``), even while the status
+  line, headers or body trickle in: each attempt is watched by :mod:`kinde_sdk._deadline`,
+  which shuts its socket down when the deadline passes;
+* the size of the body, per kind of endpoint (:class:`ResponseLimits`): the body is read
+  in chunks and the call fails with :class:`~kinde_sdk.errors.ResponseTooLargeError` as
+  soon as it crosses the cap (at once when ``Content-Length`` says so), never after
+  buffering it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import platform
@@ -17,7 +28,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -30,9 +41,10 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from . import _deadline
 from ._retry import FailureKind, RetryPolicy, RetryState, parse_retry_after
 from ._version import __version__
-from .errors import KindeConnectionError, KindeTimeoutError
+from .errors import KindeConnectionError, KindeTimeoutError, ResponseTooLargeError
 
 logger = logging.getLogger("kinde_sdk")
 
@@ -45,6 +57,39 @@ USER_AGENT = f"kinde-sdk-python/{__version__} python/{platform.python_version()}
 
 TimeoutArg = Union[float, tuple[float, float], None]
 FormFields = Sequence[tuple[str, Any]]
+
+# What a request is for; it picks the body size cap (ResponseLimits). The OAuth token
+# endpoint and the revocation endpoint are both "token".
+EndpointKind = Literal["management", "token", "jwks", "discovery"]
+_MIB = 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ResponseLimits:
+    """The largest response body accepted, in bytes, per kind of endpoint.
+
+    The defaults are generous: a Kinde JWKS or discovery document is a few KB, a token
+    response a few KB (more with many permissions), a Management API page well under
+    a MB. Past the cap a call raises :class:`~kinde_sdk.errors.ResponseTooLargeError`
+    without reading the rest. Give a transport other limits with
+    ``Transport(limits=ResponseLimits(management=...))``.
+    """
+
+    management: int = 64 * _MIB
+    token: int = 1 * _MIB
+    jwks: int = 1 * _MIB
+    discovery: int = 1 * _MIB
+
+    def __post_init__(self) -> None:
+        for kind in ("management", "token", "jwks", "discovery"):
+            value = getattr(self, kind)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"ResponseLimits.{kind} must be a positive number of bytes")
+
+    def limit(self, kind: EndpointKind) -> int:
+        value: int = getattr(self, kind)
+        return value
 
 
 def make_timeout(timeout: TimeoutArg) -> tuple[float, float]:
@@ -98,7 +143,9 @@ class Transport:
     """Thread-safe HTTP client shared by everything in the SDK.
 
     ``timeout`` is seconds, or (connect, read) seconds, per attempt; ``retry`` bounds
-    retries and the total time of one call; ``headers`` are sent with every request.
+    retries and the total time of one call; ``headers`` are sent with every request (an
+    ``X-Request-Id`` among them is kept, not replaced by a generated one); ``limits``
+    caps response bodies per kind of endpoint.
     """
 
     def __init__(
@@ -107,6 +154,7 @@ class Transport:
         timeout: TimeoutArg = None,
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
+        limits: Optional[ResponseLimits] = None,
         pool_maxsize: int = 10,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -115,11 +163,14 @@ class Transport:
         self.timeout = make_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self.limits = limits or ResponseLimits()
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
         # retries=False: urllib3 raises the original error and this module decides.
         self._pool = urllib3.PoolManager(maxsize=pool_maxsize, retries=False, block=False)
+        # Connections whose sockets the deadline watchdog can shut down.
+        self._pool.pool_classes_by_scheme = _deadline.POOL_CLASSES_BY_SCHEME
         self._closed = threading.Event()
 
     def __repr__(self) -> str:
@@ -147,13 +198,19 @@ class Transport:
         timeout: TimeoutArg = None,
         retry: Optional[RetryPolicy] = None,
         request_id: Optional[str] = None,
+        kind: EndpointKind = "management",
     ) -> Response:
-        """Send one logical request, retrying per the policy; return the final response."""
+        """Send one logical request, retrying per the policy; return the final response.
+
+        The request id sent as ``X-Request-Id`` is ``request_id``, else one set in
+        ``headers`` or the transport's headers, else a new one; every attempt of the call
+        sends the same. ``kind`` picks the body size cap from :attr:`limits`.
+        """
         method = method.upper()
         policy = retry or self.retry
         connect, read = make_timeout(timeout) if timeout is not None else self.timeout
-        rid = request_id or uuid.uuid4().hex
-        send_headers = {**self.headers, REQUEST_ID_HEADER: rid, **(headers or {})}
+        send_headers, rid = request_headers(self.headers, headers, request_id)
+        limit = self.limits.limit(kind)
         state = RetryState(policy, method, clock=self._clock, rand=self._rand)
         safe_url = url_for_log(url)
         while True:
@@ -164,29 +221,78 @@ class Transport:
                 connect=min(connect, remaining), read=min(read, remaining)
             )
             try:
-                raw = self._send(
-                    method, url, send_headers, body, fields, encode_multipart, attempt_timeout
+                raw, data = self._attempt(
+                    method,
+                    url,
+                    send_headers,
+                    body,
+                    fields,
+                    encode_multipart,
+                    attempt_timeout,
+                    remaining,
+                    limit,
+                    safe_url,
                 )
+            except _DeadlinePassed as exc:
+                raise deadline_error(method, safe_url, policy) from exc.__cause__
             except HTTPError as exc:
-                kind = _failure_kind(exc)
+                failure = _failure_kind(exc)
                 logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
-                delay = state.after_failure(kind)
+                delay = state.after_failure(failure)
                 if delay is None:
-                    raise connection_error(kind, method, safe_url) from exc
+                    raise connection_error(failure, method, safe_url) from exc
             else:
                 response = Response(
                     status=raw.status,
                     headers=raw.headers,
-                    data=raw.data,
+                    data=data,
                     request_id=response_request_id(raw.headers) or rid,
-                    raw=raw,
+                    raw=_read_response(raw, data),
                 )
-                log_response(method, safe_url, response, state.elapsed())
+                log_response(method, safe_url, response, state.elapsed(), rid)
                 delay = state.after_status(response.status, response.headers)
                 if delay is None:
                     return response
             log_retry(method, safe_url, delay, state.retries)
             self._sleep(delay)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: Optional[bytes],
+        fields: Optional[FormFields],
+        encode_multipart: bool,
+        timeout: urllib3.Timeout,
+        seconds: float,
+        limit: int,
+        safe_url: str,
+    ) -> tuple[urllib3.BaseHTTPResponse, bytes]:
+        """One attempt under the deadline watchdog (``seconds`` left): the response and
+        its whole body. Raises _DeadlinePassed when the deadline cut it short."""
+        watch = _deadline.start(seconds)
+        raw: Optional[urllib3.BaseHTTPResponse] = None
+        data: Optional[bytes] = None
+        try:
+            raw = self._send(method, url, headers, body, fields, encode_multipart, timeout)
+            data = _read_body(raw, limit, method, safe_url)
+        except Exception as exc:
+            if watch.fired:
+                # Whatever the interrupted read raised, the cause is the deadline.
+                raise _DeadlinePassed() from exc
+            raise
+        finally:
+            # The watch ends before the connection can go back to the pool: a late
+            # firing must never shut down a connection another request has taken.
+            fired = _deadline.stop(watch)
+            if raw is not None:
+                if data is None or fired:
+                    raw.close()  # never reuse a connection with unread bytes on it
+                raw.release_conn()
+        if fired:
+            raise _DeadlinePassed()  # what was read may be cut short
+        return raw, data
 
     def _send(
         self,
@@ -200,6 +306,7 @@ class Transport:
     ) -> urllib3.BaseHTTPResponse:
         if self._closed.is_set():
             raise KindeConnectionError("the transport is closed", url=url_for_log(url))
+        # preload_content=False: the body is read by _read_body, in chunks, capped.
         if fields is not None:
             return self._pool.request(
                 method,
@@ -209,10 +316,54 @@ class Transport:
                 encode_multipart=encode_multipart,
                 timeout=timeout,
                 redirect=False,
+                preload_content=False,
             )
         return self._pool.request(
-            method, url, body=body, headers=dict(headers), timeout=timeout, redirect=False
+            method,
+            url,
+            body=body,
+            headers=dict(headers),
+            timeout=timeout,
+            redirect=False,
+            preload_content=False,
         )
+
+
+class _DeadlinePassed(Exception):
+    """An attempt was cut short by the deadline watchdog."""
+
+
+def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url: str) -> bytes:
+    """The whole body, read in chunks, failing as soon as it passes ``limit`` bytes."""
+    check_content_length(raw.headers, limit, method, safe_url)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = raw.read(READ_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise too_large(method, safe_url, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_response(raw: urllib3.BaseHTTPResponse, data: bytes) -> urllib3.HTTPResponse:
+    """A read, closed copy of ``raw`` whose ``.data`` is the body (the generated client
+    reads ``.data``, ``.status``, ``.reason`` and ``.headers``)."""
+    # From a stream, preloaded: ``.data`` is then b"" for an empty body, as urllib3's
+    # own preloaded responses give (bytes given directly would make it None).
+    return urllib3.HTTPResponse(
+        body=io.BytesIO(data),
+        headers=raw.headers,
+        status=raw.status,
+        reason=raw.reason,
+        version=raw.version,
+        preload_content=True,
+        decode_content=False,
+        request_url=raw.url,
+    )
 
 
 def _failure_kind(exc: HTTPError) -> FailureKind:
@@ -251,20 +402,76 @@ def connection_error(kind: FailureKind, method: str, safe_url: str) -> KindeConn
     return KindeConnectionError(f"{method} {safe_url}: {detail}", url=safe_url)
 
 
+def request_headers(
+    defaults: Mapping[str, str],
+    per_call: Optional[Mapping[str, str]],
+    request_id: Optional[str],
+) -> tuple[dict[str, str], str]:
+    """The headers of one call and its request id.
+
+    A request id set by the caller is kept: the ``request_id`` argument, else an
+    ``X-Request-Id`` of the call's headers, else one of the transport's headers (any
+    spelling); only without one is a new id made. Exactly one ``X-Request-Id`` is sent.
+    """
+    rid = request_id or _find_header(per_call, REQUEST_ID_HEADER)
+    rid = rid or _find_header(defaults, REQUEST_ID_HEADER) or uuid.uuid4().hex
+    merged = {**defaults, **(per_call or {})}
+    lowered = REQUEST_ID_HEADER.lower()
+    headers = {k: v for k, v in merged.items() if k.lower() != lowered}
+    headers[REQUEST_ID_HEADER] = rid
+    return headers, rid
+
+
+def _find_header(headers: Optional[Mapping[str, str]], name: str) -> Optional[str]:
+    if not headers:
+        return None
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered and value:
+            return str(value)
+    return None
+
+
+def check_content_length(
+    headers: Mapping[str, str], limit: int, method: str, safe_url: str
+) -> None:
+    """Fail before reading when the announced body is already past the cap. (A HEAD
+    answer announces the length of a body it does not send.)"""
+    if method == "HEAD":
+        return
+    announced = headers.get("Content-Length") or headers.get("content-length")
+    if announced and announced.strip().isdigit() and int(announced) > limit:
+        raise too_large(method, safe_url, limit)
+
+
+def too_large(method: str, safe_url: str, limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{method} {safe_url}: the response body is larger than the {limit}-byte cap "
+        f"for this endpoint (see kinde_sdk.ResponseLimits)",
+        url=safe_url,
+        limit=limit,
+    )
+
+
 def deadline_error(method: str, safe_url: str, policy: RetryPolicy) -> KindeTimeoutError:
     return KindeTimeoutError(
         f"{method} {safe_url} exceeded its total deadline of {policy.deadline:g}s", url=safe_url
     )
 
 
-def log_response(method: str, safe_url: str, response: Response, elapsed: float) -> None:
+def log_response(
+    method: str, safe_url: str, response: Response, elapsed: float, sent_id: str
+) -> None:
+    # Both ids when they differ: the one we sent (the caller's, for their own logs) and
+    # the one the server answered with (for Kinde support).
+    ids = sent_id if response.request_id == sent_id else f"{sent_id}, server {response.request_id}"
     logger.debug(
         "HTTP %s %s -> %s in %.0f ms (request id %s)",
         method,
         safe_url,
         response.status,
         elapsed * 1000,
-        response.request_id,
+        ids,
     )
 
 

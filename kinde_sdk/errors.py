@@ -30,6 +30,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "StorageError",
@@ -59,6 +60,19 @@ class KindeConnectionError(KindeError):
 
 class KindeTimeoutError(KindeConnectionError):
     """A connect or read timeout, or the total deadline, was exceeded."""
+
+
+class ResponseTooLargeError(KindeConnectionError):
+    """A response body was larger than the cap for its kind of endpoint (see
+    :class:`kinde_sdk.ResponseLimits`). The body was not read past the cap.
+
+    ``limit`` is the cap in bytes. A connection error, as the response cannot be used:
+    the JWKS cache, discovery and token requests treat it as they treat an unreachable
+    server."""
+
+    def __init__(self, message: str, *, url: Optional[str] = None, limit: int = 0) -> None:
+        super().__init__(message, url=url)
+        self.limit = limit
 
 
 class StorageError(KindeError):

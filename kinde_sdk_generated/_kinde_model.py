@@ -56,6 +56,23 @@ class KindeModel(BaseModel):
     # Python names of the fields the spec declares nullable (set by each generated model).
     _kinde_nullable: ClassVar[frozenset[str]] = frozenset()
 
+    def __init__(self, /, **data: Any) -> None:
+        # Built by hand (a request): a keyword the model does not have is a typo, and
+        # Python's answer to a typo is a TypeError naming what is accepted. Parsing
+        # never comes here: __pydantic_base_init__ (below) tells pydantic this is its
+        # own __init__, so validation keeps building models in pydantic-core.
+        accepted = _kinde_accepted_names(type(self))
+        unknown = [name for name in data if name not in accepted]
+        if unknown:
+            names = ", ".join(sorted(n for n in type(self).model_fields))
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument "
+                f"{unknown[0]!r}; accepted: {names}"
+            )
+        super().__init__(**data)
+
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     def __setattr__(self, name: str, value: Any) -> None:
         # validate_assignment resets __pydantic_extra__ when extra is not "allow"; keep
         # the unknown fields of a leniently built model across an assignment.
@@ -114,6 +131,18 @@ class KindeModel(BaseModel):
     def get(self, key: str, default: Any = None) -> Any:
         found, value = self._kinde_lookup(key)
         return default if not found or value is None else value
+
+
+_accepted_names: dict[type, frozenset[str]] = {}
+
+
+def _kinde_accepted_names(cls: type[BaseModel]) -> frozenset[str]:
+    found = _accepted_names.get(cls)
+    if found is None:
+        names = set(cls.model_fields)
+        names.update(f.alias for f in cls.model_fields.values() if f.alias)
+        found = _accepted_names[cls] = frozenset(names)
+    return found
 
 
 def _kinde_plain(value: Any) -> Any:
@@ -291,6 +320,25 @@ def fast_validate_call(func: _Method) -> _Method:
             state["validated"] = validated
         return validated(*args, **kwargs)
 
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        # Python's answer to a misspelt keyword is a TypeError naming what is accepted
+        # (pydantic's would be a ValidationError).
+        names = state.get("names")
+        if names is None:
+            import inspect
+
+            names = state["names"] = [
+                n for n in inspect.signature(func).parameters if n != "self"
+            ]
+        for name in kwargs:
+            if name not in names:
+                accepted = ", ".join(n for n in names if not n.startswith("_"))
+                raise TypeError(
+                    f"{func.__name__}() got an unexpected keyword argument {name!r}; "
+                    f"accepted: {accepted}"
+                )
+        return slow(*args, **kwargs)
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         plain = state.get("plain")
@@ -301,9 +349,9 @@ def fast_validate_call(func: _Method) -> _Method:
             for name, value in kwargs.items():
                 allowed = plain.get(name)
                 if allowed is None or type(value) not in allowed:
-                    return slow(*args, **kwargs)
+                    return checked(*args, **kwargs)
             return func(*args, **kwargs)
-        return slow(*args, **kwargs)
+        return checked(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -9,7 +9,13 @@ compared are interleaved so that drift hits them alike.
 * cold import: a fresh interpreter per sample; the time of the import statement itself;
 * ``get_users`` (a 50-user page) through ``ManagementClient`` vs bare urllib3 +
   ``json.loads`` vs the official ``kinde-python-sdk`` management client, all against one
-  loopback HTTP/1.1 keep-alive server in its own process;
+  loopback HTTP/1.1 keep-alive server in its own process; the same for a 20-user page
+  without date-time fields, and a 50-user page with Kinde's ``+11`` offsets against the
+  typed floor (urllib3 + ``UsersResponse.model_validate_json``, our own model);
+* iterating 20,000 and 100,000 users with ``iter_users`` (pages of 500 following
+  ``next_token``) vs urllib3 + ``model_validate_json`` over the same pages: the client's
+  CPU time (the target; wall time is shown too), and peak RSS of a fresh process per run
+  (flat memory: 100k costs what 20k does);
 * ``TokenValidator.verify`` (JWKS cached) vs bare ``jwt.decode`` with a preloaded key, for
   first-seen and repeated tokens;
 * the M2M token cache under 32 threads on a cold cache (token requests must be 1);
@@ -61,9 +67,25 @@ IMPORT_PACKAGE = "import kinde_sdk"
 IMPORT_CLIENT = "from kinde_sdk.management import ManagementClient"
 IMPORT_USERS_API = "import kinde_sdk_generated.api.users_api"
 
+ITER_PAGE = 500  # users per page when iterating
+ITER_TOTALS = (20_000, 100_000)
+
+# The loopback server listens once per page shape (one port each): get_users sends only
+# page_size and next_token, so the port is what picks the page.
+VARIANTS = {
+    "compat50": "50 users, +11:00 offsets (the official SDK reads these)",
+    "plain20": "20 users, no date-time fields",
+    "kinde50": "50 users, Kinde's +11 offsets",
+    "iterate": f"pages of {ITER_PAGE} users (+11 offsets) chained by next_token",
+}
+
 TARGETS = {
     "import_client": 1.5,  # ManagementClient import <= 1.5x the deps floor
     "get_users": 1.25,  # get_users through ManagementClient <= 1.25x urllib3 + json.loads
+    "get_users_plain20": 1.20,  # 20 users, no date-times: <= 1.20x urllib3 + json.loads
+    "get_users_kinde50": 1.05,  # 50 users, +11: <= 1.05x urllib3 + model_validate_json
+    "iterate_100k": 1.10,  # iter_users over 100k <= 1.10x urllib3 + model_validate_json
+    "iterate_memory": 1.10,  # peak RSS iterating 100k <= 1.10x iterating 20k (flat)
     "verify_first": 1.15,  # first-seen verify <= 1.15x bare jwt.decode
     "verify_repeat": 0.25,  # repeated verify <= 0.25x bare jwt.decode
     "m2m_token_requests": 1,  # 32 threads, cold cache: exactly one token request
@@ -73,8 +95,13 @@ TARGETS = {
 # -- the loopback server ----------------------------------------------------------------
 
 
-def users_page(count: int = PAGE_SIZE) -> dict[str, Any]:
-    """A deterministic page of users with the fields Kinde returns from GET /api/v1/users."""
+def users_page(
+    count: int = PAGE_SIZE, *, offset: str = "+11:00", datetimes: bool = True
+) -> dict[str, Any]:
+    """A deterministic page of users with the fields Kinde returns from GET /api/v1/users.
+
+    ``offset`` is the UTC offset of the date-times (Kinde sends ``+11``; the official SDK
+    reads only ``+11:00``); ``datetimes=False`` leaves out every date-time field."""
     first = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"]
     last = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
     users = []
@@ -107,12 +134,16 @@ def users_page(count: int = PAGE_SIZE) -> dict[str, Any]:
                         "org_code": org,
                         # Kinde also sends offsets like "+11", which the official SDK
                         # rejects; "+11:00" keeps the page readable by both.
-                        "last_signed_in": f"2025-0{1 + i % 9}-1{i % 10}T0{i % 10}:12:34.567+11:00",
+                        "last_signed_in": f"2025-0{1 + i % 9}-1{i % 10}T0{i % 10}:12:34.567"
+                        + offset,
                     }
                 ],
                 "billing": {"customer_id": f"customer_{i:010d}"} if i % 5 == 0 else None,
             }
         )
+        if not datetimes:
+            for name in ("last_signed_in", "created_on", "last_organization_sign_ins"):
+                del users[-1][name]
     return {"code": "OK", "message": "Success", "users": users, "next_token": "MTo6OmlkX2FzYw=="}
 
 
@@ -138,9 +169,17 @@ def serve(workdir: Path) -> None:
     )
     jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     jwk.update(kid="bench-1", alg="RS256", use="sig")
-    users_body = json.dumps(users_page()).encode()
+    pages = {
+        "compat50": json.dumps(users_page()).encode(),
+        "plain20": json.dumps(users_page(20, datetimes=False)).encode(),
+        "kinde50": json.dumps(users_page(offset="+11")).encode(),
+    }
+    # An iteration page is this prefix, then its next_token (none on the last page).
+    chained = users_page(ITER_PAGE, offset="+11")
+    del chained["next_token"]
+    iter_prefix = json.dumps(chained).encode()[:-1]
     jwks_body = json.dumps({"keys": [jwk]}).encode()
-    stats = {"token_requests": 0}
+    stats = {"token_requests": 0, "iterate_total": ITER_TOTALS[-1]}
     lock = threading.Lock()
 
     def response(status: int, body: bytes) -> bytes:
@@ -152,8 +191,17 @@ def serve(workdir: Path) -> None:
         )
         return head.encode() + body
 
-    users_response = response(200, users_body)
+    page_responses = {name: response(200, body) for name, body in pages.items()}
     jwks_response = response(200, jwks_body)
+
+    def iteration_page(query: str) -> bytes:
+        """Page ``next_token`` (0 without one) of ``stats["iterate_total"]`` users."""
+        params = dict(part.partition("=")[::2] for part in query.split("&") if part)
+        index = int(params.get("next_token", "0"))
+        pages_total = stats["iterate_total"] // ITER_PAGE
+        tail = b',"next_token":"%d"}' % (index + 1) if index + 1 < pages_total else b"}"
+        return response(200, iter_prefix + tail)
+
     not_found = response(404, b'{"errors":[{"code":"ROUTE_NOT_FOUND","message":"no route"}]}')
 
     class Handler(BaseHTTPRequestHandler):
@@ -166,10 +214,15 @@ def serve(workdir: Path) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
+        variant = "compat50"
+
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path == "/api/v1/users":
-                self.wfile.write(users_response)
+                if self.variant == "iterate":
+                    self.wfile.write(iteration_page(query))
+                else:
+                    self.wfile.write(page_responses[self.variant])
             elif path == "/.well-known/jwks.json":
                 self.wfile.write(jwks_response)
             elif path == "/__stats":
@@ -199,22 +252,31 @@ def serve(workdir: Path) -> None:
                 with lock:
                     stats["token_requests"] = 0
                 self.wfile.write(response(200, b"{}"))
+            elif self.path.startswith("/__iterate_total/"):
+                with lock:
+                    stats["iterate_total"] = int(self.path.rsplit("/", 1)[1])
+                self.wfile.write(response(200, b"{}"))
             else:
                 self.wfile.write(not_found)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 128
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
+    servers = {}
+    for variant in VARIANTS:
+        handler = type(f"Handler_{variant}", (Handler,), {"variant": variant})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        server.request_queue_size = 128
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers[variant] = server
+    print(json.dumps({v: s.server_address[1] for v, s in servers.items()}), flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin
-    server.shutdown()
+    for server in servers.values():
+        server.shutdown()
 
 
 # -- workers (fresh processes; ``--worker``) ---------------------------------------------
 
 
-def make_caller(client: str, origin: str) -> Callable[[], Any]:
+def make_caller(client: str, origin: str, page_size: int = PAGE_SIZE) -> Callable[[], Any]:
     """A zero-argument function doing one get_users call with the given client."""
     if client in ("floor", "typed"):
         import urllib3
@@ -233,7 +295,7 @@ def make_caller(client: str, origin: str) -> Callable[[], Any]:
         )
         token = json.loads(token_resp.data)["access_token"]
         headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
-        url = f"{origin}/api/v1/users?page_size={PAGE_SIZE}"
+        url = f"{origin}/api/v1/users?page_size={page_size}"
         timeout = urllib3.Timeout(connect=5.0, read=30.0)
         if client == "typed":
             # The least any typed client can do: one pydantic pass over the raw bytes
@@ -259,7 +321,7 @@ def make_caller(client: str, origin: str) -> Callable[[], Any]:
         ours = ManagementClient(origin, CLIENT_ID, CLIENT_SECRET)
 
         def call() -> Any:
-            return ours.get_users(page_size=PAGE_SIZE)
+            return ours.get_users(page_size=page_size)
 
         return call
     if client == "official":
@@ -275,18 +337,18 @@ def make_caller(client: str, origin: str) -> Callable[[], Any]:
         official.token_manager.token_url = f"{origin}/oauth2/token"
 
         def call() -> Any:
-            return official.users_api.get_users(page_size=PAGE_SIZE)
+            return official.users_api.get_users(page_size=page_size)
 
         return call
     raise SystemExit(f"unknown client {client!r}")
 
 
-def worker_calls(client: str, origin: str) -> None:
+def worker_calls(client: str, origin: str, page_size: int = PAGE_SIZE) -> None:
     """Warm up, print ``ready``; then for each line N on stdin, time N calls."""
-    call = make_caller(client, origin)
+    call = make_caller(client, origin, page_size)
     result = call()
     check = result["users"] if isinstance(result, dict) else result.users
-    assert len(check) == PAGE_SIZE, f"{client}: expected {PAGE_SIZE} users"
+    assert len(check) == page_size, f"{client}: expected {page_size} users"
     for _ in range(50):
         call()
     print("ready", flush=True)
@@ -296,6 +358,74 @@ def worker_calls(client: str, origin: str) -> None:
         for _ in range(n):
             call()
         print(time.perf_counter() - started, flush=True)
+
+
+def worker_iterate(client: str, origin: str, total: int) -> None:
+    """Iterate ``total`` users once, in a fresh process: time and peak RSS."""
+    import resource
+
+    def peak_kib() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    import urllib3
+
+    from kinde_sdk.management import ManagementClient
+    from kinde_sdk_generated.models.users_response import UsersResponse
+
+    # Both sides load the same modules before the clock starts: a third of a walk's time
+    # is the cyclic GC, which scans every live object, so a bigger heap alone would tell
+    # on a 100k walk. Imports are measured apart (cold import rows).
+    ours = ManagementClient(origin, CLIENT_ID, CLIENT_SECRET)
+    ours.users  # noqa: B018 - imports the users API module
+    count = 0
+    if client == "ours":
+        ours.get_access_token()
+        before = peak_kib()
+        started, cpu = time.perf_counter(), time.process_time()
+        for _user in ours.iter_users(page_size=ITER_PAGE):
+            count += 1
+    elif client == "typed":
+        pool = urllib3.PoolManager(maxsize=10, retries=False)
+        token = json.loads(
+            pool.request(
+                "POST",
+                f"{origin}/oauth2/token",
+                fields={"grant_type": "client_credentials", "client_id": CLIENT_ID},
+                encode_multipart=False,
+            ).data
+        )["access_token"]
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+        timeout = urllib3.Timeout(connect=5.0, read=30.0)
+        before = peak_kib()
+        started, cpu = time.perf_counter(), time.process_time()
+        next_token: Optional[str] = None
+        while True:
+            url = f"{origin}/api/v1/users?page_size={ITER_PAGE}"
+            if next_token:
+                url += f"&next_token={next_token}"
+            page = UsersResponse.model_validate_json(
+                pool.request("GET", url, headers=headers, timeout=timeout, redirect=False).data
+            )
+            for _user in page.users or []:
+                count += 1
+            next_token = page.next_token
+            if not next_token or not page.users:
+                break
+    else:
+        raise SystemExit(f"unknown client {client!r}")
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    assert count == total, f"{client}: iterated {count} users, expected {total}"
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "users": count,
+                "peak_before_kib": before,
+                "peak_after_kib": peak_kib(),
+            }
+        )
+    )
 
 
 def worker_memory(client: str, origin: str, calls: int) -> None:
@@ -452,6 +582,7 @@ class Bench:
         self.server: Optional[subprocess.Popen[str]] = None
         self.origin = ""
         self.port = 0
+        self.ports: dict[str, int] = {}
 
     # processes
     def spawn(self, python: Path, *argv: str, **kw: Any) -> subprocess.Popen[str]:
@@ -479,8 +610,12 @@ class Bench:
     def start_server(self) -> None:
         self.server = self.spawn(self.ours_python, "--serve", str(self.scratch))
         assert self.server.stdout is not None
-        self.port = int(self.server.stdout.readline())
+        self.ports = json.loads(self.server.stdout.readline())
+        self.port = self.ports["compat50"]
         self.origin = f"http://127.0.0.1:{self.port}"
+
+    def origin_of(self, variant: str) -> str:
+        return f"http://127.0.0.1:{self.ports[variant]}"
 
     def stop_server(self) -> None:
         if self.server is not None:
@@ -488,8 +623,8 @@ class Bench:
             self.server.stdin.close()
             self.server.wait(timeout=10)
 
-    def _server_call(self, method: str, path: str) -> Any:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+    def _server_call(self, method: str, path: str, port: Optional[int] = None) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=10)
         try:
             conn.request(method, path, body=b"" if method == "POST" else None)
             return json.loads(conn.getresponse().read())
@@ -539,10 +674,45 @@ class Bench:
         }
 
     def bench_calls(self) -> None:
+        self.results["get_users"] = self._call_set(self.pythons("calls"), "compat50", PAGE_SIZE)
+
+    def bench_call_shapes(self) -> None:
+        """The issue-9 targets: a 20-user page without date-times against the bare floor,
+        and Kinde's +11 page against the typed floor."""
+        pythons = self.pythons("calls")
+        plain = {k: v for k, v in pythons.items() if k != "typed"}
+        self.results["get_users_plain20"] = self._call_set(plain, "plain20", 20)
+        typed = {k: pythons[k] for k in ("floor", "typed", "ours")}
+        self.results["get_users_kinde50"] = self._call_set(typed, "kinde50", PAGE_SIZE)
+
+    def bench_iterate(self) -> None:
+        runs = self.args.iterate_runs
+        samples: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        origin = self.origin_of("iterate")
+        for total in ITER_TOTALS:
+            self._server_call("POST", f"/__iterate_total/{total}", port=self.ports["iterate"])
+            per = samples.setdefault(str(total), {"ours": [], "typed": []})
+            for _ in range(runs):
+                for name in ("typed", "ours"):
+                    per[name].append(
+                        self.run_worker(
+                            self.ours_python, "--worker", "iterate", name, origin, str(total)
+                        )
+                    )
+        self.results["iterate"] = {
+            "page_size": ITER_PAGE,
+            "runs": samples,
+            "median_s": _medians(samples, "seconds"),
+            "median_cpu_s": _medians(samples, "cpu_seconds"),
+            "median_peak_kib": _medians(samples, "peak_after_kib"),
+        }
+
+    def _call_set(self, pythons: dict[str, Path], variant: str, page_size: int) -> dict[str, Any]:
+        origin = self.origin_of(variant)
         workers: dict[str, subprocess.Popen[str]] = {}
         try:
-            for name, python in self.pythons("calls").items():
-                proc = self.spawn(python, "--worker", "calls", name, self.origin)
+            for name, python in pythons.items():
+                proc = self.spawn(python, "--worker", "calls", name, origin, str(page_size))
                 assert proc.stdout is not None
                 if proc.stdout.readline().strip() != "ready":
                     raise RuntimeError(f"the {name} get_users worker failed to start")
@@ -560,10 +730,18 @@ class Bench:
                 assert proc.stdin is not None
                 proc.stdin.close()
                 proc.wait(timeout=30)
-        self.results["get_users"] = {
+        return {
+            "page": VARIANTS[variant],
             "calls_per_sample": self.args.calls,
             "samples_s_per_call": samples,
             "median_s_per_call": {k: statistics.median(v) for k, v in samples.items()},
+            # Per round ratios: both sides of a round ran back to back, so a busy moment of
+            # the machine hits them alike; the median of these is the steadier ratio.
+            "median_round_ratio": {
+                f"ours/{k}": statistics.median(o / s for o, s in zip(samples["ours"], v))
+                for k, v in samples.items()
+                if k != "ours"
+            },
         }
 
     def bench_verify(self) -> None:
@@ -619,6 +797,8 @@ class Bench:
             steps = [
                 ("cold imports", self.bench_imports),
                 ("get_users", self.bench_calls),
+                ("get_users page shapes", self.bench_call_shapes),
+                ("iterating 20k and 100k users", self.bench_iterate),
                 ("token verification", self.bench_verify),
                 ("M2M token cache", self.bench_threads),
                 ("peak memory", self.bench_memory),
@@ -643,9 +823,20 @@ class Bench:
             "calls": self.args.calls,
             "tokens": self.args.tokens,
             "memory_calls": self.args.memory_calls,
+            "iterate_runs": self.args.iterate_runs,
             "page_size": PAGE_SIZE,
         }
         return self.results
+
+
+def _medians(
+    samples: dict[str, dict[str, list[dict[str, Any]]]], key: str
+) -> dict[str, dict[str, float]]:
+    """size -> client -> median of ``key`` over the runs."""
+    return {
+        size: {name: statistics.median(run[key] for run in runs) for name, runs in per.items()}
+        for size, per in samples.items()
+    }
 
 
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
@@ -653,9 +844,21 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     calls = results["get_users"]["median_s_per_call"]
     ver = results["verify"]["median_s_per_token"]
     ours_threads = results["m2m_threads"]["ours"]
+    iterate = results["iterate"]
+    big, small = (str(n) for n in (ITER_TOTALS[-1], ITER_TOTALS[0]))
     checks = {
         "import_client": imp["ours_client"] / imp["floor"],
         "get_users": calls["ours"] / calls["floor"],
+        "get_users_plain20": results["get_users_plain20"]["median_round_ratio"]["ours/floor"],
+        "get_users_kinde50": results["get_users_kinde50"]["median_round_ratio"]["ours/typed"],
+        # Client CPU time: both sides make the same requests of the same server, and a
+        # 100k walk takes seconds, long enough for a busy machine to skew wall time.
+        "iterate_100k": (
+            iterate["median_cpu_s"][big]["ours"] / iterate["median_cpu_s"][big]["typed"]
+        ),
+        "iterate_memory": (
+            iterate["median_peak_kib"][big]["ours"] / iterate["median_peak_kib"][small]["ours"]
+        ),
         "verify_first": ver["ours_first"] / ver["floor_first"],
         "verify_repeat": ver["ours_repeat"] / ver["floor_repeat"],
     }
@@ -717,6 +920,12 @@ def markdown(results: dict[str, Any]) -> str:
     ver = results["verify"]["median_s_per_token"]
     mem = results["memory"]
     thr = results["m2m_threads"]
+    plain20 = results["get_users_plain20"]["median_s_per_call"]
+    kinde50 = results["get_users_kinde50"]["median_s_per_call"]
+    it_s = results["iterate"]["median_s"]
+    it_cpu = results["iterate"]["median_cpu_s"]
+    it_m = results["iterate"]["median_peak_kib"]
+    big, small = (str(n) for n in (ITER_TOTALS[-1], ITER_TOTALS[0]))
     official = results["official"]["included"]
     tgt = results["targets"]
 
@@ -768,6 +977,60 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "",
             "",
+        ),
+        (
+            "`get_users` (20 users, no date-time fields), per call",
+            us(plain20["ours"]),
+            f"{us(plain20['floor'])} (urllib3 + `json.loads`)",
+            f"{tgt['get_users_plain20']['ratio']:.2f}x",
+            off(us(plain20.get("official", 0))),
+            "<= 1.20x",
+            verdict("get_users_plain20"),
+        ),
+        (
+            "`get_users` (50 users, Kinde's `+11` offsets) vs the typed floor",
+            us(kinde50["ours"]),
+            f"{us(kinde50['typed'])} (urllib3 + `UsersResponse.model_validate_json`)",
+            f"{tgt['get_users_kinde50']['ratio']:.2f}x",
+            "n/a",
+            "<= 1.05x",
+            verdict("get_users_kinde50"),
+        ),
+        (
+            f"`iter_users` over {ITER_TOTALS[-1]:,} users (pages of {ITER_PAGE}), client CPU",
+            ms(it_cpu[big]["ours"]),
+            f"{ms(it_cpu[big]['typed'])} (urllib3 + `model_validate_json` per page)",
+            f"{tgt['iterate_100k']['ratio']:.2f}x",
+            "n/a",
+            "<= 1.10x",
+            verdict("iterate_100k"),
+        ),
+        (
+            f"`iter_users` over {ITER_TOTALS[-1]:,} users, wall time",
+            ms(it_s[big]["ours"]),
+            ms(it_s[big]["typed"]),
+            f"{it_s[big]['ours'] / it_s[big]['typed']:.2f}x",
+            "n/a",
+            "",
+            "",
+        ),
+        (
+            f"`iter_users` over {ITER_TOTALS[0]:,} users, client CPU",
+            ms(it_cpu[small]["ours"]),
+            ms(it_cpu[small]["typed"]),
+            f"{it_cpu[small]['ours'] / it_cpu[small]['typed']:.2f}x",
+            "n/a",
+            "",
+            "",
+        ),
+        (
+            f"peak RSS iterating {ITER_TOTALS[-1]:,} vs {ITER_TOTALS[0]:,} users (flat memory)",
+            f"{mib(it_m[big]['ours'])} vs {mib(it_m[small]['ours'])}",
+            f"{mib(it_m[big]['typed'])} vs {mib(it_m[small]['typed'])}",
+            f"{tgt['iterate_memory']['ratio']:.2f}x",
+            "n/a",
+            "<= 1.10x",
+            verdict("iterate_memory"),
         ),
         (
             "verify, first-seen token (RS256, JWKS cached)",
@@ -828,7 +1091,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{m['date']}; {m['cpus']} CPUs ({m['cpu']}); Python {m['python']}; load average "
         f"{m['load_average']} -> {m['load_average_end']}; medians of {s['import_runs']} "
         f"fresh interpreters per import, {s['repeats']} x {s['calls']} calls, "
-        f"{s['repeats']} x {s['tokens']} tokens, 3 processes per memory figure."
+        f"{s['repeats']} x {s['tokens']} tokens, 3 processes per memory figure, "
+        f"{s['iterate_runs']} fresh processes per iteration size; call ratios are medians of "
+        "per-round ratios (each round runs the compared clients back to back)."
     )
     if not official:
         lines.append(f"Official SDK not measured: {results['official']['note']}")
@@ -845,6 +1110,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--calls", type=int, default=200, help="get_users calls per sample")
     parser.add_argument("--tokens", type=int, default=200, help="tokens per sample")
     parser.add_argument("--memory-calls", type=int, default=1000)
+    parser.add_argument("--iterate-runs", type=int, default=5, help="fresh processes per size")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -854,7 +1120,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.worker:
         kind, *rest = args.worker
         if kind == "calls":
-            worker_calls(rest[0], rest[1])
+            worker_calls(rest[0], rest[1], int(rest[2]) if len(rest) > 2 else PAGE_SIZE)
+        elif kind == "iterate":
+            worker_iterate(rest[0], rest[1], int(rest[2]))
         elif kind == "memory":
             worker_memory(rest[0], rest[1], int(rest[2]))
         elif kind == "threads":
@@ -867,6 +1135,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.quick:
         args.import_runs, args.repeats, args.calls, args.tokens = 3, 3, 50, 50
         args.memory_calls = min(args.memory_calls, 200)
+        args.iterate_runs = 1
     results = Bench(args).run()
     table = markdown(results)
     results["markdown"] = table

@@ -11,6 +11,12 @@ Why it looks like this:
   of tokens with made-up kids costs at most one request per cooldown.
 * A failed refetch (network error, non-200, not a JWKS) keeps the cached keys in service:
   an outage of the key endpoint must not log everyone out.
+* Failures back off: after *n* failed fetches in a row the next one waits
+  ``max(cooldown, d)``, ``d`` growing from ``cooldown`` doubling up to
+  :data:`JWKS_FAILURE_BACKOFF_MAX`, with jitter (uniform in [d/2, d]), so that workers
+  that failed together do not all retry together. A failure is shared: every caller
+  that waited for the failed fetch, and every caller until the next attempt is allowed,
+  gets its error (or the cached keys) without a request of its own.
 * A key that a refetch no longer lists stays trusted until ``ttl`` after a JWKS last
   listed it, so a rotation picked up through an unknown kid does not instantly reject
   the still-valid tokens signed with the previous key.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +45,7 @@ from typing import Any, Callable, Generic, Optional, Protocol, TypeVar, cast
 import jwt
 from jwt import PyJWK
 
+from .._retry import failure_backoff
 from .._transport import Transport, url_for_log
 from ..errors import InvalidAlgorithmError, JWKSFetchError, KindeConnectionError, UnknownKeyError
 from ._jwt_core import show
@@ -46,6 +54,8 @@ logger = logging.getLogger("kinde_sdk")
 
 DEFAULT_JWKS_TTL = 3600.0
 DEFAULT_JWKS_COOLDOWN = 30.0
+# The longest wait between fetches while the key endpoint keeps failing.
+JWKS_FAILURE_BACKOFF_MAX = 120.0
 JWKS_PATH = "/.well-known/jwks.json"
 
 # Members that only private or symmetric keys have; a public JWKS never needs them.
@@ -310,6 +320,7 @@ class JWKSCacheCore(Generic[FlightT]):
         clock: Callable[[], float],
         ttl: float = DEFAULT_JWKS_TTL,
         cooldown: float = DEFAULT_JWKS_COOLDOWN,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.url = url
         self.algorithms = tuple(algorithms)
@@ -317,6 +328,11 @@ class JWKSCacheCore(Generic[FlightT]):
         self.cooldown = float(cooldown)
         self._safe_url = url_for_log(url)
         self._clock = clock
+        self._rand = rand
+        # Consecutive failed fetches, and the wait they impose after the last attempt
+        # (the cooldown after a success; drawn once per failure, with jitter).
+        self._failures = 0
+        self._gap = self.cooldown
         # Guards the few fields below for the sync shell's threads; never held across I/O.
         self._lock = threading.Lock()
         self._snapshot: Optional[_Snapshot] = None
@@ -389,7 +405,7 @@ class JWKSCacheCore(Generic[FlightT]):
             flight = self._inflight
             if flight is not None:
                 return flight, False
-            if _elapsed(self._clock(), self._last_attempt) < self.cooldown:
+            if _elapsed(self._clock(), self._last_attempt) < self._gap:
                 return None
             flight = self._inflight = new_flight()
             return flight, True
@@ -436,10 +452,17 @@ class JWKSCacheCore(Generic[FlightT]):
             if keys is not None:
                 self._snapshot = _Snapshot(keys, started)
                 self._last_error = None
+                self._failures = 0
+                self._gap = self.cooldown
             else:
                 self._last_error = error or JWKSFetchError(
                     f"fetching {self._safe_url} was interrupted", url=self._safe_url
                 )
+                self._failures += 1
+                backoff = failure_backoff(
+                    self._failures, self.cooldown, JWKS_FAILURE_BACKOFF_MAX, self._rand
+                )
+                self._gap = max(self.cooldown, backoff)
             self._inflight = None
         flight.set()
 
@@ -466,7 +489,7 @@ class JWKSCacheCore(Generic[FlightT]):
         if cause is not None:
             message += f" (the last refresh failed: {cause})"
         else:
-            wait = self.cooldown - _elapsed(self._clock(), self._last_attempt)
+            wait = self._gap - _elapsed(self._clock(), self._last_attempt)
             if wait > 0:
                 message += f" (refetched recently; the next refetch is allowed in {wait:.0f}s)"
         error = UnknownKeyError(message)
@@ -539,7 +562,7 @@ class JWKSCache(JWKSCacheCore[threading.Event]):
     def _download(self, started: float) -> KeySet:
         try:
             response = self._transport.request(
-                "GET", self.url, headers={"Accept": "application/json"}
+                "GET", self.url, headers={"Accept": "application/json"}, kind="jwks"
             )
         except KindeConnectionError as exc:
             raise self._connection_failed(exc) from exc

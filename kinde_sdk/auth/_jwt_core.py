@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -298,6 +299,9 @@ class ClaimsPolicy:
     leeway: float
     require_exp: bool = True
     issuer_required: bool = True
+    # Webhooks check their iat against a window of their own (replay tolerance), with
+    # their own error; tokens refuse an iat in the future beyond the leeway here.
+    reject_future_iat: bool = True
 
 
 def _numeric(claims: dict[str, Any], name: str) -> Optional[float]:
@@ -306,6 +310,10 @@ def _numeric(claims: dict[str, Any], name: str) -> Optional[float]:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MalformedTokenError(f"the {name!r} claim is not a number")
+    # JSON parsers (Python's included) accept NaN and Infinity: NaN compares false with
+    # everything, so an exp of NaN would never expire, and Infinity never does either.
+    if not math.isfinite(value):
+        raise MalformedTokenError(f"the {name!r} claim is not a finite number")
     return float(value)
 
 
@@ -324,18 +332,23 @@ def check_claims(
 ) -> tuple[Optional[float], Optional[float]]:
     """Validate time, issuer and audience claims; return (exp, nbf) for the token cache.
 
-    ``iat`` must be a number when present but is not compared with the clock: RFC 7519
-    gives it no validity meaning, and rejecting a slightly future ``iat`` only adds
-    failures under clock skew.
+    ``iat`` must be a number when present, and not in the future beyond the leeway: a
+    token issued "later" than now comes from a clock or an issuer that cannot be trusted
+    (the OpenID RP conformance suite expects the rejection). Within the leeway, clock skew
+    is tolerated as for ``nbf``.
     """
     exp = _numeric(claims, "exp")
     nbf = _numeric(claims, "nbf")
-    _numeric(claims, "iat")
+    iat = _numeric(claims, "iat")
     if exp is None and policy.require_exp:
         raise MalformedTokenError(
             "the token has no 'exp' claim; tokens that never expire are refused"
         )
     check_times(exp, nbf, now, policy.leeway)
+    if policy.reject_future_iat and iat is not None and iat > now + policy.leeway:
+        raise TokenNotYetValidError(
+            f"the token was issued {iat - now:.0f}s in the future (iat; leeway {policy.leeway:g}s)"
+        )
 
     iss = claims.get("iss")
     if iss is None:

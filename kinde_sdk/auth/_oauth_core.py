@@ -28,12 +28,19 @@ import math
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import Any, Callable, NoReturn, Optional, Protocol, Union
 from urllib.parse import urlsplit
 
 from .._config import from_env, is_loopback_host, normalize_domain, require
+from .._retry import failure_backoff
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig, StorageManager
-from ..errors import InvalidTokenError, KindeConfigurationError, KindeConnectionError, TokenError
+from ..errors import (
+    InvalidTokenError,
+    KindeConfigurationError,
+    KindeConnectionError,
+    KindeError,
+    TokenError,
+)
 from . import _claims, _flow
 from ._flow import StateError, TokenSet
 
@@ -50,6 +57,40 @@ __all__ = [
 logger = logging.getLogger("kinde_sdk")
 
 DEFAULT_REFRESH_MARGIN = 60.0
+# After a failed refresh (or discovery), the next attempt waits: 1 s doubling to 30 s,
+# with jitter. Callers meanwhile get the still-valid token, or the failure's error.
+REFRESH_BACKOFF_BASE = 1.0
+REFRESH_BACKOFF_MAX = 30.0
+_MAX_REFRESH_FAILURES_KEPT = 10_000
+
+
+class _Failure:
+    """The last failure of a shared fetch: its error, how many in a row, and when the
+    next attempt is allowed."""
+
+    __slots__ = ("error", "failures", "retry_at")
+
+    def __init__(self, error: BaseException, failures: int, retry_at: float) -> None:
+        self.error = error
+        self.failures = failures
+        self.retry_at = retry_at
+
+    @classmethod
+    def after(cls, previous: Optional[_Failure], error: BaseException, now: float) -> _Failure:
+        failures = (previous.failures if previous else 0) + 1
+        wait = failure_backoff(failures, REFRESH_BACKOFF_BASE, REFRESH_BACKOFF_MAX)
+        return cls(error, failures, now + wait)
+
+    def pending(self, now: float) -> bool:
+        """Whether the backoff still runs: callers share this failure's outcome."""
+        return now < self.retry_at
+
+    def reraise(self) -> NoReturn:
+        # The same error object for every caller in the backoff: drop the traceback of
+        # the previous raise, so that it does not grow with every re-raise.
+        raise self.error.with_traceback(None)
+
+
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 TOKENS_KEY_PREFIX = "kinde_oauth_tokens:"
 FORM_HEADERS = {"Accept": "application/json"}
@@ -190,6 +231,10 @@ class OAuthCore:
             self._storage = manager
         self._tokens_key = TOKENS_KEY_PREFIX + self.client_id
         self._lock = threading.Lock()
+        # The last failed refresh per session (see _refresh_gate); guarded by _lock.
+        self._refresh_failures: dict[str, _Failure] = {}
+        # The last failed discovery (see _discovery_gate).
+        self._discovery_failure: Optional[_Failure] = None
         self._state_lock = threading.Lock()
         self._metadata_cache: Optional[dict[str, Any]] = None
         # Per-request session binding (see bind_session); one variable per client.
@@ -320,6 +365,8 @@ class OAuthCore:
         """Delete everything stored for browser session ``session_id``."""
         self.session_storage(session_id).clear_device_data()
         self._forget_refresh_lock(session_id)
+        with self._lock:
+            self._refresh_failures.pop(session_id, None)
 
     def _forget_refresh_lock(self, session_id: str) -> None:
         """The shells keep one refresh lock per session; drop this one's."""
@@ -513,6 +560,70 @@ class OAuthCore:
         ):
             return latest, False
         return latest, True
+
+    # --- no stampede when refreshing fails -------------------------------------------
+    # The shells hold one lock per session around a refresh. Inside the refresh margin
+    # (the token still valid) a caller that finds the lock taken does not wait: it gets
+    # the still-valid token while one caller refreshes. A failed refresh is recorded
+    # here: the callers that waited on the lock, and every caller until the backoff
+    # ends, get its outcome (the still-valid token, or its error) without a request.
+
+    def _refresh_gate(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """Before refreshing: None to refresh now; else, during the backoff after a
+        failure, ``record`` when its access token is still valid. Raises the failure's
+        error when it is not."""
+        key = self._store.get_device_id()
+        with self._lock:
+            failure = self._refresh_failures.get(key)
+        if failure is None or not failure.pending(self._clock()):
+            return None
+        if not self._expired(record, 0.0):
+            return record
+        failure.reraise()
+
+    def _refresh_failed(self, record: dict[str, Any], exc: KindeError) -> Optional[dict[str, Any]]:
+        """After a failed refresh: record it (unless the session ended on
+        ``invalid_grant``) and return ``record`` when its token is still valid, to be
+        served instead of the error; None means raise."""
+        if isinstance(exc, TokenError) and exc.error == "invalid_grant":
+            return None  # the session is gone; nothing to back off from
+        key = self._store.get_device_id()
+        now = self._clock()
+        with self._lock:
+            failure = _Failure.after(self._refresh_failures.pop(key, None), exc, now)
+            if len(self._refresh_failures) >= _MAX_REFRESH_FAILURES_KEPT:
+                # Forget the oldest sessions' failures (insertion order) to bound memory.
+                for stale in list(self._refresh_failures)[: _MAX_REFRESH_FAILURES_KEPT // 10]:
+                    del self._refresh_failures[stale]
+            self._refresh_failures[key] = failure
+        if self._expired(record, 0.0):
+            return None
+        logger.warning(
+            "kinde token refresh failed (%s); serving the still-valid access token, "
+            "next attempt in %.1fs",
+            type(exc).__name__,
+            failure.retry_at - now,
+        )
+        return record
+
+    def _discovery_gate(self) -> None:
+        """Before fetching the discovery document (under the shell's discovery lock):
+        during the backoff after a failure, raise that failure's error instead."""
+        failure = self._discovery_failure
+        if failure is not None and failure.pending(self._clock()):
+            failure.reraise()
+
+    def _discovery_done(self, exc: Optional[KindeError]) -> None:
+        """After a discovery fetch: record its failure (``exc``), or clear the last one."""
+        if exc is None:
+            self._discovery_failure = None
+        else:
+            self._discovery_failure = _Failure.after(self._discovery_failure, exc, self._clock())
+
+    def _refresh_succeeded(self) -> None:
+        key = self._store.get_device_id()
+        with self._lock:
+            self._refresh_failures.pop(key, None)
 
     def _refresh_form(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         return _flow.refresh_token_form(

@@ -13,7 +13,9 @@ Plain methods (no network): ``is_authenticated``, ``get_user_info``, ``get_token
 the claims helpers, which read the verified claims cached in the session's token
 record. They never refresh: an access token past its expiry gives no claims (as if
 signed out) until ``await get_access_token()`` refreshes it, so await that once per
-request before reading claims.
+request before reading claims. With ``force_api=True`` a claims helper asks the Account
+API instead and returns an awaitable of the same shape
+(``await oauth.get_permission("x", force_api=True)``).
 
 Refresh is single-flight per session: coroutines that find the token due while another
 refreshes it wait for that refresh (an ``asyncio.Lock`` per session) and use its result.
@@ -30,12 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, cast, overload
 
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
-from ..errors import KindeConnectionError, TokenError
-from . import _flow
+from ..errors import KindeConnectionError, KindeError, TokenError
+from . import _claims, _flow
 from ._flow import TokenSet
 from ._oauth_core import (
     DEFAULT_REFRESH_MARGIN,
@@ -48,6 +50,7 @@ from .async_token_validator import AsyncTokenValidator
 
 if TYPE_CHECKING:
     from .._async_transport import AsyncTransport
+    from ..account.async_client import AsyncAccountClient
 
 __all__ = ["AsyncOAuth"]
 
@@ -108,6 +111,7 @@ class AsyncOAuth(OAuthCore):
         self._refresh_locks: dict[str, asyncio.Lock] = {}
         self._id_validator: Optional[AsyncTokenValidator] = None
         self._access_validator: Optional[AsyncTokenValidator] = None
+        self._account: Optional[AsyncAccountClient] = None
 
     async def aclose(self) -> None:
         """Close the transport the client made for itself (not one it was given)."""
@@ -135,15 +139,23 @@ class AsyncOAuth(OAuthCore):
             self._metadata_lock = asyncio.Lock()
         async with self._metadata_lock:
             if self._metadata_cache is None:
+                # After a failure, the coroutines that waited here (and every caller
+                # during the backoff) get its error instead of one fetch each.
+                self._discovery_gate()
                 url = self.discovery_url
-                response = await self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}
-                )
                 try:
-                    data = response.json()
-                except ValueError:
-                    data = None
-                self._metadata_cache = parse_discovery(url, response.status, data)
+                    response = await self._transport.request(
+                        "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+                    )
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    self._metadata_cache = parse_discovery(url, response.status, data)
+                except KindeError as exc:
+                    self._discovery_done(exc)
+                    raise
+                self._discovery_done(None)
             return self._metadata_cache
 
     async def get_openid_configuration(self) -> dict[str, Any]:
@@ -217,7 +229,7 @@ class AsyncOAuth(OAuthCore):
     async def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
         meta = await self._metadata()
         response = await self._transport.request(
-            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS
+            "POST", meta["token_endpoint"], fields=form, headers=FORM_HEADERS, kind="token"
         )
         return self._parse_tokens(response.status, response.data)
 
@@ -236,12 +248,26 @@ class AsyncOAuth(OAuthCore):
         record, due = self._refresh_due(self._load())
         if not due or record is None:
             return record
-        async with self._refresh_lock():
+        lock = self._refresh_lock()
+        if lock.locked() and not self._expired(record, 0.0):
+            return record  # still valid; another coroutine is refreshing it
+        async with lock:
             # Another coroutine may have refreshed while this one waited: one refresh.
             latest, due = self._still_due(record, self._load())
             if not due or latest is None:
                 return latest
-            return await self._refresh(latest)
+            served = self._refresh_gate(latest)
+            if served is not None:
+                return served
+            try:
+                refreshed = await self._refresh(latest)
+            except KindeError as exc:
+                served = self._refresh_failed(latest, exc)
+                if served is None:
+                    raise
+                return served
+            self._refresh_succeeded()
+            return refreshed
 
     async def _refresh(self, record: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -257,7 +283,10 @@ class AsyncOAuth(OAuthCore):
         refresh at a time per session; a rotated refresh token replaces the old one).
 
         None when there is no session. On ``invalid_grant`` the session is cleared and
-        TokenError raised; other failures raise and keep the session."""
+        TokenError raised. Other failures keep the session: a token that is still valid
+        (inside the margin) is returned, an expired one raises; the session then waits
+        1-30 s (growing, jittered) before its next refresh attempt, and callers meanwhile
+        get the same answer without a request of their own."""
         record = await self._current_record()
         return None if record is None else str(record["access_token"])
 
@@ -282,10 +311,192 @@ class AsyncOAuth(OAuthCore):
             endpoint, form = revocation
             try:
                 response = await self._transport.request(
-                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS, kind="token"
                 )
             except KindeConnectionError as exc:
                 self._revocation_answered(None, exc)
             else:
                 self._revocation_answered(response.status)
         return self._finish_logout(meta, record)
+
+    # --- the Account API ---------------------------------------------------------------
+
+    @property
+    def account(self) -> AsyncAccountClient:
+        """The Account API as the signed-in user of the current session: an
+        :class:`~kinde_sdk.account.AsyncAccountClient` over this client's transport,
+        which awaits this client's access token (refreshed when due) at every call."""
+        if self._account is None:
+            from ..account.async_client import AsyncAccountClient
+
+            self._account = AsyncAccountClient(oauth=self)
+        return self._account
+
+    # The claims helpers read the token without I/O; ``force_api=True`` asks the Account
+    # API instead and so returns an awaitable of the same shape.
+
+    async def _api_permission(self, key: str) -> dict[str, Any]:
+        from ..account._core import permission_claim
+
+        return permission_claim(await self.account.get_permissions(), key)
+
+    async def _api_permissions(self) -> dict[str, Any]:
+        from ..account._core import permissions_claim
+
+        return permissions_claim(await self.account.get_permissions())
+
+    async def _api_roles(self) -> list[dict[str, Any]]:
+        from ..account._core import roles_claim
+
+        return roles_claim(await self.account.get_roles())
+
+    async def _api_flag(self, code: str, default: Any, type: Optional[str]) -> dict[str, Any]:
+        from ..account._core import flag_claims
+
+        claims = flag_claims(await self.account.get_feature_flags())
+        return _claims.get_flag(claims, code, default, type)
+
+    async def _api_flag_value(
+        self, code: str, default: Any, type: str, convert: Callable[[Any], Any]
+    ) -> Any:
+        return convert((await self._api_flag(code, default, type))["value"])
+
+    @overload
+    def get_permission(self, key: str, *, force_api: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_permission(
+        self, key: str, *, force_api: Literal[True]
+    ) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_permission(
+        self, key: str, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_permission(
+        self, key: str, *, force_api: bool = False
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        """``{"orgCode", "isGranted"}`` from the token, or (``force_api``) an awaitable
+        of it from the Account API."""
+        if force_api:
+            return self._api_permission(key)
+        return super().get_permission(key)
+
+    @overload
+    def get_permissions(self, *, force_api: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_permissions(self, *, force_api: Literal[True]) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_permissions(
+        self, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_permissions(
+        self, *, force_api: bool = False
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        if force_api:
+            return self._api_permissions()
+        return super().get_permissions()
+
+    @overload
+    def get_roles(self, *, force_api: Literal[False] = False) -> list[dict[str, Any]]: ...
+    @overload
+    def get_roles(self, *, force_api: Literal[True]) -> Awaitable[list[dict[str, Any]]]: ...
+    @overload
+    def get_roles(
+        self, *, force_api: bool
+    ) -> Union[list[dict[str, Any]], Awaitable[list[dict[str, Any]]]]: ...
+    def get_roles(
+        self, *, force_api: bool = False
+    ) -> Union[list[dict[str, Any]], Awaitable[list[dict[str, Any]]]]:
+        if force_api:
+            return self._api_roles()
+        return super().get_roles()
+
+    @overload
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: Literal[False] = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: Literal[True],
+    ) -> Awaitable[dict[str, Any]]: ...
+    @overload
+    def get_flag(
+        self, code: str, default: Any = None, type: Optional[str] = None, *, force_api: bool
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]: ...
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: bool = False,
+    ) -> Union[dict[str, Any], Awaitable[dict[str, Any]]]:
+        if force_api:
+            return self._api_flag(code, default, type)
+        return super().get_flag(code, default, type)
+
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: Literal[False] = False
+    ) -> bool: ...
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: Literal[True]
+    ) -> Awaitable[bool]: ...
+    @overload
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool
+    ) -> Union[bool, Awaitable[bool]]: ...
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool = False
+    ) -> Union[bool, Awaitable[bool]]:
+        if force_api:
+            return self._api_flag_value(code, default, "b", bool)
+        return super().get_boolean_flag(code, default)
+
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: Literal[False] = False
+    ) -> str: ...
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: Literal[True]
+    ) -> Awaitable[str]: ...
+    @overload
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool
+    ) -> Union[str, Awaitable[str]]: ...
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool = False
+    ) -> Union[str, Awaitable[str]]:
+        if force_api:
+            return self._api_flag_value(code, default, "s", str)
+        return super().get_string_flag(code, default)
+
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: Literal[False] = False
+    ) -> int: ...
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: Literal[True]
+    ) -> Awaitable[int]: ...
+    @overload
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool
+    ) -> Union[int, Awaitable[int]]: ...
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool = False
+    ) -> Union[int, Awaitable[int]]:
+        if force_api:
+            return self._api_flag_value(code, default, "i", int)
+        return super().get_integer_flag(code, default)

@@ -120,7 +120,7 @@ class AsyncJWKSCache(JWKSCacheCore[asyncio.Event]):
     async def _download(self, started: float) -> KeySet:
         try:
             response = await self._transport.request(
-                "GET", self.url, headers={"Accept": "application/json"}
+                "GET", self.url, headers={"Accept": "application/json"}, kind="jwks"
             )
         except KindeConnectionError as exc:
             raise self._connection_failed(exc) from exc

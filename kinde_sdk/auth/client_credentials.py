@@ -158,7 +158,10 @@ class ClientCredentials(CredentialsSettings):
     def _discover_token_url(self) -> str:
         try:
             response = self._transport.request(
-                "GET", self._discovery_url(), headers={"Accept": "application/json"}
+                "GET",
+                self._discovery_url(),
+                headers={"Accept": "application/json"},
+                kind="discovery",
             )
         except KindeConnectionError as exc:
             raise self._discovery_failed(exc) from exc

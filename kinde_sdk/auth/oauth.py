@@ -20,7 +20,10 @@ Errors, in short:
 * ``get_access_token``: returns ``None`` when there is no session. When a refresh is
   refused with ``invalid_grant`` (refresh token revoked or expired) this session's tokens
   are deleted, so ``is_authenticated()`` becomes False, and the TokenError is raised.
-  Any other failure (endpoint down, 5xx) raises and leaves the session as it was.
+  Any other failure (endpoint down, 5xx) leaves the session as it was: a token still
+  valid (inside ``refresh_margin``) is returned, an expired one raises. A failure is
+  shared, not retried once per caller: the callers that waited for the refresh, and all
+  callers during a jittered backoff (1 s doubling to 30 s), get the same outcome.
 
 Abandoned login attempts stay in storage until ``clear_device_data()``; they are
 refused once older than ``pending_ttl`` seconds. Single use of a state is enforced with
@@ -38,14 +41,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
 from .._integrations import install
 from .._transport import Transport, default_transport
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig
 from ..enums import GrantType
-from ..errors import KindeConfigurationError, KindeConnectionError, TokenError
-from . import _flow
+from ..errors import KindeConfigurationError, KindeConnectionError, KindeError, TokenError
+from . import _claims, _flow
 from ._claims import FlagNotFoundError, FlagTypeError
 from ._flow import StateError, TokenSet
 from ._oauth_core import (
@@ -58,6 +61,9 @@ from ._oauth_core import (
 )
 from .client_credentials import ClientCredentials
 from .token_validator import TokenValidator
+
+if TYPE_CHECKING:
+    from ..account.client import AccountClient
 
 __all__ = ["FlagNotFoundError", "FlagTypeError", "OAuth", "SessionBinding", "StateError"]
 
@@ -163,6 +169,7 @@ class OAuth(OAuthCore):
         self._id_validator: Optional[TokenValidator] = None
         self._access_validator: Optional[TokenValidator] = None
         self._client_credentials: Optional[ClientCredentials] = None
+        self._account: Optional[AccountClient] = None
         if self.grant_type is GrantType.CLIENT_CREDENTIALS:
             if framework is not None:
                 raise KindeConfigurationError(
@@ -193,15 +200,23 @@ class OAuth(OAuthCore):
             return cached
         with self._lock:
             if self._metadata_cache is None:
+                # After a failure, the threads that waited here (and every caller during
+                # the backoff) get its error instead of one fetch each.
+                self._discovery_gate()
                 url = self.discovery_url
-                response = self._transport.request(
-                    "GET", url, headers={"Accept": "application/json"}
-                )
                 try:
-                    data = response.json()
-                except ValueError:
-                    data = None
-                self._metadata_cache = parse_discovery(url, response.status, data)
+                    response = self._transport.request(
+                        "GET", url, headers={"Accept": "application/json"}, kind="discovery"
+                    )
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    self._metadata_cache = parse_discovery(url, response.status, data)
+                except KindeError as exc:
+                    self._discovery_done(exc)
+                    raise
+                self._discovery_done(None)
             return self._metadata_cache
 
     def get_openid_configuration(self) -> dict[str, Any]:
@@ -288,7 +303,11 @@ class OAuth(OAuthCore):
 
     def _token_request(self, form: list[tuple[str, str]]) -> TokenSet:
         response = self._transport.request(
-            "POST", self._metadata()["token_endpoint"], fields=form, headers=FORM_HEADERS
+            "POST",
+            self._metadata()["token_endpoint"],
+            fields=form,
+            headers=FORM_HEADERS,
+            kind="token",
         )
         return self._parse_tokens(response.status, response.data)
 
@@ -303,16 +322,36 @@ class OAuth(OAuthCore):
             return lock
 
     def _current_record(self) -> Optional[dict[str, Any]]:
-        """The session's record with a fresh access token (refreshing if due), or None."""
+        """The session's record with a fresh access token (refreshing if due), or None.
+
+        One refresh at a time per session. While the token is still valid (inside the
+        refresh margin) the others do not wait for it; after a failure every caller
+        shares its outcome until the backoff ends (see ``OAuthCore._refresh_gate``)."""
         record, due = self._refresh_due(self._load())
         if not due or record is None:
             return record
-        with self._refresh_lock():
+        lock = self._refresh_lock()
+        if not lock.acquire(blocking=self._expired(record, 0.0)):
+            return record  # still valid; another thread is refreshing it
+        try:
             # Another thread may have refreshed while this one waited: one refresh only.
             latest, due = self._still_due(record, self._load())
             if not due or latest is None:
                 return latest
-            return self._refresh(latest)
+            served = self._refresh_gate(latest)
+            if served is not None:
+                return served
+            try:
+                refreshed = self._refresh(latest)
+            except KindeError as exc:
+                served = self._refresh_failed(latest, exc)
+                if served is None:
+                    raise
+                return served
+            self._refresh_succeeded()
+            return refreshed
+        finally:
+            lock.release()
 
     def _refresh(self, record: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -345,7 +384,10 @@ class OAuth(OAuthCore):
         refresh at a time per session; a rotated refresh token replaces the old one).
 
         None when there is no session. On ``invalid_grant`` the session is cleared and
-        TokenError raised; other failures raise and keep the session.
+        TokenError raised. Other failures keep the session: a token that is still valid
+        (inside the margin) is returned, an expired one raises; the session then waits
+        1-30 s (growing, jittered) before its next refresh attempt, and callers meanwhile
+        get the same answer without a request of their own.
 
         With ``grant_type="client_credentials"``: the client's own token (never None;
         TokenError when the token endpoint refuses the credentials)."""
@@ -376,7 +418,7 @@ class OAuth(OAuthCore):
             endpoint, form = revocation
             try:
                 response = self._transport.request(
-                    "POST", endpoint, fields=form, headers=FORM_HEADERS
+                    "POST", endpoint, fields=form, headers=FORM_HEADERS, kind="token"
                 )
             except KindeConnectionError as exc:
                 self._revocation_answered(None, exc)
@@ -393,3 +435,81 @@ class OAuth(OAuthCore):
         if token == "access_token":
             return self._claims_of(self._current_record(), token)
         return self._claims_of(self._load(), token)
+
+    # --- the Account API ---------------------------------------------------------------
+
+    @property
+    def account(self) -> AccountClient:
+        """The Account API as the signed-in user of the current session (in a web
+        framework, the current request's user): an
+        :class:`~kinde_sdk.account.AccountClient` over this client's transport, which
+        asks this client for the access token (refreshed when due) at every call."""
+        client = self._account
+        if client is None:
+            from ..account.client import AccountClient
+
+            with self._lock:
+                if self._account is None:
+                    self._account = AccountClient(oauth=self)
+                client = self._account
+        return client
+
+    # The claims helpers with ``force_api=True`` ask the Account API instead of reading
+    # the token, and answer in the same shape, so a check can move between the two.
+
+    def get_permission(self, key: str, *, force_api: bool = False) -> dict[str, Any]:
+        """``{"orgCode": ..., "isGranted": bool}`` for permission ``key``; with
+        ``force_api`` from the Account API (the permissions as they are now)."""
+        if force_api:
+            from ..account._core import permission_claim
+
+            return permission_claim(self.account.get_permissions(), key)
+        return super().get_permission(key)
+
+    def get_permissions(self, *, force_api: bool = False) -> dict[str, Any]:
+        """``{"orgCode": ..., "permissions": [...]}``; with ``force_api`` from the API."""
+        if force_api:
+            from ..account._core import permissions_claim
+
+            return permissions_claim(self.account.get_permissions())
+        return super().get_permissions()
+
+    def get_roles(self, *, force_api: bool = False) -> list[dict[str, Any]]:
+        """``[{"id", "key", "name"}, ...]``; with ``force_api`` from the API."""
+        if force_api:
+            from ..account._core import roles_claim
+
+            return roles_claim(self.account.get_roles())
+        return super().get_roles()
+
+    def get_flag(
+        self,
+        code: str,
+        default: Any = None,
+        type: Optional[str] = None,
+        *,
+        force_api: bool = False,
+    ) -> dict[str, Any]:
+        """``{"code", "type", "value", "is_default"}``; with ``force_api`` the flag's
+        current value from the Account API (same defaults and type checks)."""
+        if force_api:
+            from ..account._core import flag_claims
+
+            claims = flag_claims(self.account.get_feature_flags())
+            return _claims.get_flag(claims, code, default, type)
+        return super().get_flag(code, default, type)
+
+    def get_boolean_flag(
+        self, code: str, default: Optional[bool] = None, *, force_api: bool = False
+    ) -> bool:
+        return bool(self.get_flag(code, default, "b", force_api=force_api)["value"])
+
+    def get_string_flag(
+        self, code: str, default: Optional[str] = None, *, force_api: bool = False
+    ) -> str:
+        return str(self.get_flag(code, default, "s", force_api=force_api)["value"])
+
+    def get_integer_flag(
+        self, code: str, default: Optional[int] = None, *, force_api: bool = False
+    ) -> int:
+        return int(self.get_flag(code, default, "i", force_api=force_api)["value"])

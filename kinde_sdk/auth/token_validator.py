@@ -144,6 +144,7 @@ class TokenValidatorCore:
             leeway=self.leeway,
             require_exp=False,
             issuer_required=False,
+            reject_future_iat=False,
         )
 
     def for_audience(self, audience: Union[str, Iterable[str], None]) -> Self:

@@ -16,6 +16,12 @@ Browser sessions::
     @app.get("/admin")
     async def admin(user: dict = Depends(RequireAuth(roles=["admin"]))): ...
 
+The Account API as the current request's user, awaited (never blocking the loop)::
+
+    @app.get("/billing")
+    async def billing(account: AsyncAccountClient = Depends(get_account_client)):
+        entitlements = await account.get_entitlements()
+
 Bearer-token APIs (no session, no OAuth client needed)::
 
     bearer = BearerAuth(domain="https://acme.kinde.com", audience="https://api.acme.com")
@@ -63,6 +69,7 @@ from ._session import (
 from .fastapi_management import KindeLifespan, get_kinde_client, get_management_client
 
 if TYPE_CHECKING:
+    from ..account.async_client import AsyncAccountClient
     from ..auth.async_token_validator import AsyncTokenValidator
     from ..auth.oauth import OAuth
     from ..auth.token_validator import TokenValidator
@@ -73,6 +80,7 @@ __all__ = [
     "KindeFastAPI",
     "KindeLifespan",
     "RequireAuth",
+    "get_account_client",
     "get_current_user",
     "get_kinde_client",
     "get_management_client",
@@ -209,6 +217,27 @@ class KindeFastAPI:
         )
         app.include_router(self._router())
         app.add_middleware(_SessionMiddleware, integration=self)
+        self._accounts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncAccountClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def account_client(self) -> AsyncAccountClient:
+        """The Account API client of this app for the running event loop (an httpx
+        client belongs to one loop). It asks the OAuth client for the token of the
+        session bound to the current request, so it always acts as that request's user."""
+        loop = asyncio.get_running_loop()
+        client = self._accounts.get(loop)
+        if client is None:
+            from ..account.async_client import AsyncAccountClient
+
+            client = self._accounts[loop] = AsyncAccountClient(oauth=self.oauth)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the Account API client of the running loop (e.g. in the app's lifespan)."""
+        found = self._accounts.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found.aclose()
 
     def refusal_response(self, failure: AuthFailure, api: bool, path: str, query: str) -> Response:
         if api:
@@ -318,6 +347,21 @@ async def require_user(request: Request) -> dict[str, Any]:
 
 
 get_current_user = require_user
+
+
+async def get_account_client(request: Request) -> AsyncAccountClient:
+    """Dependency: an :class:`~kinde_sdk.account.AsyncAccountClient` acting as the
+    current request's user (``Depends(get_account_client)`` in ``async def`` routes).
+    Like ``require_user`` it needs a signed-in user: a browser without a session is
+    redirected to the login route, an API client gets 401."""
+    if _current.get() is None:
+        raise KindeConfigurationError(
+            "get_account_client needs OAuth(framework='fastapi', app=app) on this app"
+        )
+    await _authorize(request, (), ())
+    current = _current.get()
+    assert current is not None
+    return current[0].account_client()
 
 
 class RequireAuth:

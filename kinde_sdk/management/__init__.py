@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
+from .._retry import RetryPolicy
 from .client import ManagementClient
 from .pagination import paginate
 
@@ -17,4 +18,4 @@ __getattr__, __dir__ = lazy_attributes(
     __name__, globals(), {"AsyncManagementClient": "async_client"}
 )
 
-__all__ = ["AsyncManagementClient", "ManagementClient", "paginate"]
+__all__ = ["AsyncManagementClient", "ManagementClient", "RetryPolicy", "paginate"]

@@ -208,13 +208,15 @@ class TransportApiClient(ApiClient):
     ) -> Any:
         """The typed data of a 2xx response (call_api raised for the rest), parsed from
         the bytes without the ApiResponse wrapper the generated path builds."""
-        raw = response_data.response
+        body: bytes = response_data.read()  # type: ignore[no-untyped-call]
+        # The content type matters only for a text result; skip the header lookup else.
+        text = response_types_map is not None and "str" in response_types_map.values()
         return parse_response(
-            raw.data,
-            raw.status,
+            body,
+            response_data.status,
             response_types_map,
             strict=self.strict_responses,
-            content_type=raw.headers.get("content-type"),
+            content_type=response_data.headers.get("content-type") if text else None,
         )
 
     def response_deserialize(

@@ -5642,7 +5642,8 @@ class AsyncSeedMethods(AsyncSubApis):
         return await core.arun(self, core.one("roles", "delete_role", role_id=role_id))
 
     async def get_feature_flags(self, page_size: Optional[int] = None) -> FeatureFlagList:
-        """The environment's feature flags, as a list of flags (key, type, value).
+        """The environment's feature flags: a ``FeatureFlagList`` object whose
+        ``feature_flags`` is the list of flags (key, id, type, value).
 
         The API has no list-all-flags operation other than the environment's, and that
         one is not paginated: ``page_size`` is accepted for compatibility and, when

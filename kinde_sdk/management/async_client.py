@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from .._async_token_cache import AsyncClientCredentialsTokenProvider
 from .._async_transport import AsyncTransport
-from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
+from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy, client_policy
 from .._token_cache import DEFAULT_REFRESH_MARGIN
 from .._token_store import TokenStore
 from .._transport import Response, TimeoutArg
@@ -53,6 +53,7 @@ class AsyncManagementClient(AsyncSeedMethods, AsyncPagedIterators):
         timeout: TimeoutArg = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float = DEFAULT_DEADLINE,
+        retry: Optional[RetryPolicy] = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[AsyncTransport] = None,
@@ -69,7 +70,7 @@ class AsyncManagementClient(AsyncSeedMethods, AsyncPagedIterators):
         self._owns_transport = transport is None
         self._transport = transport or AsyncTransport(
             timeout=timeout,
-            retry=RetryPolicy(max_retries=max_retries, deadline=deadline),
+            retry=client_policy(retry, max_retries, deadline),
             headers=default_headers,
         )
         # The same token cache as ManagementClient: clients with the same credentials

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from kinde_sdk_generated._kinde_paged import PagedIterators
 
-from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy
+from .._retry import DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, RetryPolicy, client_policy
 from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
 from .._token_store import TokenStore
 from .._transport import TimeoutArg, Transport
@@ -47,6 +47,12 @@ class ManagementClient(SeedMethods, PagedIterators):
     ``token_store`` shares the tokens between processes too
     (:class:`~kinde_sdk.auth.RedisTokenStore`, :class:`~kinde_sdk.auth.FileTokenStore`):
     one token request for a whole fleet, see docs/many-processes.md.
+
+    Retries: ``retry=RetryPolicy(...)`` sets every retry setting (backoff, retried
+    statuses, deadline); ``max_retries`` and ``deadline`` are shortcuts for a default
+    policy with those two changed, and cannot be combined with ``retry``.
+    ``default_headers`` go with every request; an ``X-Request-Id`` among them is sent
+    as is (see docs/security.md, "Retries, timeouts and request ids").
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class ManagementClient(SeedMethods, PagedIterators):
         timeout: TimeoutArg = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float = DEFAULT_DEADLINE,
+        retry: Optional[RetryPolicy] = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         default_headers: Optional[Mapping[str, str]] = None,
         transport: Optional[Transport] = None,
@@ -72,11 +79,10 @@ class ManagementClient(SeedMethods, PagedIterators):
         # False: a response that differs from the spec is kept as sent (one warning per
         # model and field); True: it raises ResponseValidationError (for tests).
         self.strict_responses = strict_responses
+        policy = client_policy(retry, max_retries, deadline)
         self._owns_transport = transport is None
         self._transport = transport or Transport(
-            timeout=timeout,
-            retry=RetryPolicy(max_retries=max_retries, deadline=deadline),
-            headers=default_headers,
+            timeout=timeout, retry=policy, headers=default_headers
         )
         self._tokens = ClientCredentialsTokenProvider(
             token_url=settings.token_url,

@@ -9,7 +9,11 @@ loopback hosts only), what the SDK and your app fetch from Kinde:
   its token here), ``authorization_code`` (with PKCE) and ``refresh_token``;
 * ``/oauth2/auth``: an authorization endpoint that signs the configured test user in at
   once (no login page) and redirects back with a code;
-* ``/oauth2/revoke`` and ``/logout``.
+* ``/oauth2/revoke`` and ``/logout``;
+* the Account API (``/account_api/v1/...``, ``/oauth2/v2/user_profile``,
+  ``/oauth2/introspect``), answered from the claims of the caller's token and the
+  entitlements, plans and properties given when it was minted (see
+  :mod:`kinde_sdk.testing._account`).
 
 Tokens are minted directly by :meth:`FakeKinde.issue_access_token`,
 :meth:`~FakeKinde.issue_id_token`, :meth:`~FakeKinde.issue_m2m_token` and
@@ -41,6 +45,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 
+from . import _account
+from ._account import (
+    AccountData,
+    EntitlementSpec,
+    PlanSpec,
+    entitlement_records,
+    plan_records,
+    property_records,
+)
 from ._claims import RoleSpec, feature_flag_claims, role_claims
 from ._keys import SigningKey, new_signing_key, shared_key
 
@@ -124,6 +137,9 @@ _USER_FIELDS = frozenset(
         "feature_flags",
         "access_claims",
         "id_claims",
+        "entitlements",
+        "plans",
+        "properties",
     }
 )
 
@@ -174,6 +190,11 @@ class FakeKinde:
         self._codes: dict[str, _Grant] = {}
         self._refresh_tokens: dict[str, _Grant] = {}
         self._counts: dict[str, int] = {}
+        # The Account API's view of each minted access token (by jti), revoked access
+        # tokens (jti), and each user's profile (by sub) from their last ID token.
+        self._account_data: dict[str, AccountData] = {}
+        self._revoked: set[str] = set()
+        self._profiles: dict[str, dict[str, Any]] = {}
         self.login_user: dict[str, Any] = {}
         """The user that ``GET /oauth2/auth`` signs in (the fields of :meth:`authorize`)."""
 
@@ -343,6 +364,9 @@ class FakeKinde:
             self._counts.clear()
             self._codes.clear()
             self._refresh_tokens.clear()
+            self._account_data.clear()
+            self._revoked.clear()
+            self._profiles.clear()
 
     def _snapshot(self) -> tuple[SigningKey, list[SigningKey], dict[str, Any]]:
         """The state a test may change (keys, login user), for :meth:`_restore`."""
@@ -389,6 +413,9 @@ class FakeKinde:
         roles: Optional[Iterable[RoleSpec]] = None,
         org_code: Optional[str] = None,
         feature_flags: Optional[Mapping[str, Any]] = None,
+        entitlements: Optional[EntitlementSpec] = None,
+        plans: Optional[PlanSpec] = None,
+        properties: Optional[Mapping[str, Any]] = None,
         audience: Union[str, Sequence[str], None] = None,
         expires_in: float = 3600,
         scopes: Optional[Iterable[str]] = None,
@@ -406,6 +433,11 @@ class FakeKinde:
         ``{"id", "key", "name"}``), ``org_code`` and ``feature_flags`` (plain values
         become ``{"t": "b"|"i"|"s", "v": value}``) when given; ``extra_claims`` last,
         overriding any of them (a None value removes the claim).
+
+        The Account API of the fake answers for this token from these claims, and
+        from ``entitlements`` (feature key -> maximum, e.g. ``{"seats": 10,
+        "reports": None}``, or a list of entitlement dicts), ``plans`` (plan keys) and
+        ``properties`` (key -> str/bool/int), which Kinde keeps outside the token.
 
         Bad tokens: ``expired`` (``exp`` an hour ago), ``not_yet_valid`` (``nbf`` in an
         hour), ``wrong_audience`` (``aud`` is :data:`WRONG_AUDIENCE`),
@@ -431,7 +463,15 @@ class FakeKinde:
             claims["org_code"] = org_code
         if feature_flags is not None:
             claims["feature_flags"] = feature_flag_claims(feature_flags)
-        return self.sign(_merge(claims, extra_claims), signed_by_other_key=signed_by_other_key)
+        account = AccountData(
+            entitlements=entitlement_records(entitlements),
+            plans=plan_records(plans),
+            properties=property_records(properties),
+        )
+        claims = _merge(claims, extra_claims)
+        with self._lock:
+            self._account_data[str(claims.get("jti"))] = account
+        return self.sign(claims, signed_by_other_key=signed_by_other_key)
 
     def issue_id_token(
         self,
@@ -483,6 +523,9 @@ class FakeKinde:
             claims["org_codes"] = list(org_codes)
         if nonce is not None:
             claims["nonce"] = nonce
+        profile_fields = ("email", "email_verified", "given_name", "family_name", "name", "picture")
+        with self._lock:
+            self._profiles[sub] = {k: claims[k] for k in profile_fields if k in claims}
         return self.sign(_merge(claims, extra_claims), signed_by_other_key=signed_by_other_key)
 
     def issue_m2m_token(
@@ -599,7 +642,9 @@ class FakeKinde:
         :meth:`issue_access_token` and :meth:`issue_id_token`: ``sub``, ``email``,
         ``given_name``, ``family_name``, ``picture``, ``org_codes``, ``permissions``,
         ``roles``, ``org_code``, ``feature_flags``, plus ``access_claims``/``id_claims``
-        (extra claims for either token). Without fields, :attr:`login_user` is used.
+        (extra claims for either token) and ``entitlements``, ``plans``, ``properties``
+        (what the fake's Account API answers for the user's tokens). Without fields,
+        :attr:`login_user` is used.
 
         Opening the returned URL with your app's test client (or passing its ``code``
         and ``state`` to ``OAuth.handle_redirect``) completes a real login: the app
@@ -717,6 +762,9 @@ class FakeKinde:
             roles=user.get("roles"),
             org_code=user.get("org_code"),
             feature_flags=user.get("feature_flags"),
+            entitlements=user.get("entitlements"),
+            plans=user.get("plans"),
+            properties=user.get("properties"),
             audience=grant.audience,
             scopes=grant.scopes,
             extra_claims=user.get("access_claims"),
@@ -747,8 +795,39 @@ class FakeKinde:
         return answer
 
     def _revoke(self, form: Mapping[str, str]) -> None:
+        token = form.get("token", "")
+        jti = None
+        if token.count(".") == 2:  # an access token (JWT): revoked by its jti
+            try:
+                jti = jwt.decode(token, options={"verify_signature": False}).get("jti")
+            except jwt.InvalidTokenError:
+                jti = None
         with self._lock:
-            self._refresh_tokens.pop(form.get("token", ""), None)
+            self._refresh_tokens.pop(token, None)
+            if isinstance(jti, str):
+                self._revoked.add(jti)
+
+    def _account_answer(
+        self, method: str, path: str, query: str, form: Mapping[str, str], authorization: Any
+    ) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            keys = [self._key, *self._retired]
+            revoked = set(self._revoked)
+            data = dict(self._account_data)
+            profiles = dict(self._profiles)
+        return _account.answer(
+            method,
+            path,
+            query,
+            form,
+            authorization,
+            keys=keys,
+            revoked=revoked,
+            data_for=data,
+            profiles=profiles,
+            origin=self._origin(),
+            now=self._clock(),
+        )
 
 
 def _merge(claims: dict[str, Any], extra: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -801,6 +880,11 @@ def _handler_for(fake: FakeKinde) -> type[BaseHTTPRequestHandler]:
                     self._send(400, {"error": exc.error, "error_description": exc.description})
                 else:
                     self._send(302, headers={"Location": location})
+            elif parts.path.startswith(_account.ACCOUNT_PREFIX) or parts.path == USERINFO_PATH:
+                status, body = fake._account_answer(
+                    "GET", parts.path, parts.query, {}, self.headers.get("Authorization")
+                )
+                self._send(status, body)
             elif parts.path == END_SESSION_PATH:
                 query = dict(parse_qsl(parts.query))
                 target = query.get("redirect") or query.get("post_logout_redirect_uri")
@@ -826,6 +910,11 @@ def _handler_for(fake: FakeKinde) -> type[BaseHTTPRequestHandler]:
             elif parts.path == REVOCATION_PATH:
                 fake._revoke(form)
                 self._send(200)
+            elif parts.path == _account.INTROSPECT_PATH:
+                status, body = fake._account_answer(
+                    "POST", parts.path, parts.query, form, self.headers.get("Authorization")
+                )
+                self._send(status, body)
             else:
                 self._send(404, {"error": "not_found"})
 

@@ -103,8 +103,9 @@ def login_test_client(
 
     ``user`` takes the fields of :meth:`FakeKinde.authorize`: ``sub``, ``email``,
     ``given_name``, ``family_name``, ``picture``, ``org_codes``, ``permissions``,
-    ``roles``, ``org_code``, ``feature_flags``, ``access_claims``, ``id_claims``;
-    without any, ``fake.login_user`` signs in. ``next`` is passed to the login route
+    ``roles``, ``org_code``, ``feature_flags``, ``access_claims``, ``id_claims``, and
+    for the fake's Account API ``entitlements``, ``plans``, ``properties``; without any,
+    ``fake.login_user`` signs in. ``next`` is passed to the login route
     (``/login?next=/reports``); ``login_path`` is the app's login route when it is not
     ``/login``. Calling it again logs the same client in as another user.
 

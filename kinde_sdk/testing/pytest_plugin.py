@@ -8,7 +8,8 @@ Fixtures:
     a test is rotated back afterwards.
 ``kinde_token``
     A factory: ``kinde_token(permissions=["read:users"], org_code="org_1")`` returns a
-    signed access token (the arguments of ``FakeKinde.issue_access_token``).
+    signed access token (the arguments of ``FakeKinde.issue_access_token``, including
+    ``entitlements``, ``plans`` and ``properties`` for the fake's Account API).
 ``kinde_validator``
     A :class:`~kinde_sdk.auth.TokenValidator` for the fake's domain and default audience,
     new for each test, with no JWKS refetch cooldown (so a rotated key is seen at once).

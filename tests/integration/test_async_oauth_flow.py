@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import pytest
 
 from kinde_sdk._async_transport import AsyncTransport
 from kinde_sdk._transport import Response
 from kinde_sdk.auth import AsyncOAuth, FlagNotFoundError, OAuth, StateError
+from kinde_sdk.auth._oauth_core import REFRESH_BACKOFF_BASE
 from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage
 from kinde_sdk.errors import KindeConnectionError, TokenError
 from tests.integration._oauth_helpers import (
@@ -243,6 +245,12 @@ async def test_token_endpoint_down_keeps_the_session(
     assert oauth.is_authenticated()
     assert oauth.get_tokens() == tokens
     transport.token_down = False
+    posts = transport.token_posts
+    # During the backoff after the failure, callers share its error without a request.
+    with pytest.raises(KindeConnectionError):
+        await oauth.get_access_token()
+    assert transport.token_posts == posts
+    await anyio.sleep(REFRESH_BACKOFF_BASE + 0.1)
     assert await oauth.get_access_token() != tokens["access_token"]  # type: ignore[index]
 
 

@@ -278,9 +278,9 @@ async def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(
     assert (await validator.verify(env.mint("k1")))["sub"] == SUB
     assert env.endpoint.requests == 3
 
-    env.endpoint.status = 200  # back up: the next refresh (after the cooldown) works
+    env.endpoint.status = 200  # back up: the next refresh (after the backoff) works
     env.endpoint.keys.append(env.keys["k3"].jwk())
-    env.clock.advance(COOLDOWN + 1)
+    env.clock.advance(2 * COOLDOWN + 1)  # two failures in a row: up to twice the cooldown
     assert (await validator.verify(env.mint("k3")))["sub"] == SUB
 
 

@@ -331,11 +331,11 @@ async def test_non_idempotent_requests_are_not_retried_on_503(
 async def test_other_statuses_are_returned_at_once(
     httpserver: HTTPServer, transport: AsyncTransport, sleeps: Sleeps
 ) -> None:
-    httpserver.expect_request("/r").respond_with_data("nope", status=500)
+    httpserver.expect_request("/r").respond_with_data("nope", status=501)
 
     response = await transport.request("GET", httpserver.url_for("/r"))
 
-    assert response.status == 500
+    assert response.status == 501
     assert sleeps == []
 
 

@@ -501,6 +501,7 @@ def test_unchanged_keys_survive_a_ttl_refresh_with_cached_tokens_intact(env: Env
 
 def test_cached_keys_keep_working_while_the_endpoint_returns_500(env: Env) -> None:
     validator = env.validator()
+    validator._jwks._rand = lambda: 1.0  # failure backoff at the top of its jitter
     validator.verify(env.mint("k1"))
     env.endpoint.status = 500
     env.clock.advance(TTL + 1)
@@ -519,7 +520,11 @@ def test_cached_keys_keep_working_while_the_endpoint_returns_500(env: Env) -> No
 
     env.endpoint.status = 200
     env.endpoint.keys.append(env.keys["k3"].jwk())
-    env.clock.advance(COOLDOWN + 1)
+    env.clock.advance(COOLDOWN + 1)  # two failures in a row: the wait has doubled
+    with pytest.raises(UnknownKeyError):
+        validator.verify(env.mint("k3"))
+    assert env.endpoint.requests == 3
+    env.clock.advance(COOLDOWN)
     assert validator.verify(env.mint("k3"))["sub"]
     assert env.endpoint.requests == 4
 

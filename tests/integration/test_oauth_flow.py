@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,7 @@ import urllib3
 
 from kinde_sdk.auth import FlagNotFoundError, FlagTypeError, OAuth, StateError
 from kinde_sdk.auth._flow import pending_key
+from kinde_sdk.auth._oauth_core import REFRESH_BACKOFF_BASE
 from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage
 from kinde_sdk.errors import InvalidTokenError, KindeConnectionError, TokenError
 from tests.integration._oauth_helpers import (
@@ -245,6 +247,12 @@ def test_token_endpoint_down_keeps_the_session(
     assert oauth.is_authenticated()
     assert oauth.get_tokens() == tokens
     transport.token_down = False
+    posts = transport.token_posts
+    # During the backoff after the failure, callers share its error without a request.
+    with pytest.raises(KindeConnectionError):
+        oauth.get_access_token()
+    assert transport.token_posts == posts
+    time.sleep(REFRESH_BACKOFF_BASE + 0.1)
     assert oauth.get_access_token() != tokens["access_token"]
 
 

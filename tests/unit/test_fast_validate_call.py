@@ -57,7 +57,6 @@ def test_plain_keyword_arguments_pass_unchanged(api: Api) -> None:
         {"body": {"given_name": "Ada", "unknown": 1}},  # a dict with an unknown field
         {"code": "abcd"},  # a constraint
         {"_host_index": 1},
-        {"pagesize": 5},  # a typo
     ],
 )
 def test_everything_else_goes_through_pydantic(api: Api, kwargs: dict[str, Any]) -> None:
@@ -77,3 +76,9 @@ def test_positional_arguments_are_validated(api: Api) -> None:
     with pytest.raises(ValidationError):
         api.list_things("5")  # type: ignore[arg-type]
     assert api.list_things(5) == "ok"
+
+
+def test_an_unknown_keyword_is_a_type_error_naming_the_accepted_ones(api: Api) -> None:
+    with pytest.raises(TypeError, match=r"'pagesize'.*accepted: page_size, name, flag"):
+        api.list_things(pagesize=5)  # type: ignore[call-arg]
+    assert api.seen == []

@@ -124,3 +124,32 @@ def test_importing_the_async_client_imports_no_generated_api_or_httpx() -> None:
         if m.startswith(("kinde_sdk_generated.api.", "kinde_sdk_generated.models.", "httpx"))
     }
     assert heavy == set()
+
+
+def test_the_account_package_exports_resolve_lazily() -> None:
+    import kinde_sdk.account as account
+
+    for name in account.__all__:
+        assert getattr(account, name) is not None, name
+    assert sorted(account.__all__) == account.__all__
+    assert kinde_sdk.AccountClient is account.AccountClient
+    loaded = _modules_after("from kinde_sdk.account import AccountClient")
+    # The client needs neither httpx nor the generated package until it is used so.
+    assert not {m for m in loaded if m.startswith("kinde_sdk_account_generated")}
+    assert "httpx" not in loaded
+
+
+def test_retry_and_response_limit_names_are_public() -> None:
+    from kinde_sdk import management
+    from kinde_sdk._retry import RetryPolicy
+    from kinde_sdk._transport import ResponseLimits
+    from kinde_sdk.errors import ResponseTooLargeError
+
+    for name in ("RetryPolicy", "ResponseLimits", "ResponseTooLargeError"):
+        assert name in kinde_sdk.__all__
+    assert kinde_sdk.RetryPolicy is RetryPolicy
+    assert kinde_sdk.ResponseLimits is ResponseLimits
+    assert kinde_sdk.ResponseTooLargeError is ResponseTooLargeError
+    assert "RetryPolicy" in management.__all__
+    assert management.RetryPolicy is RetryPolicy
+    assert "ResponseTooLargeError" in kinde_sdk.errors.__all__

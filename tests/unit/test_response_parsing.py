@@ -190,8 +190,10 @@ def test_an_empty_or_non_json_body() -> None:
 def test_request_models_stay_strict() -> None:
     from kinde_sdk_generated.models.update_user_request import UpdateUserRequest
 
-    with pytest.raises(ValidationError, match="extra"):
+    with pytest.raises(TypeError, match="'surname'; accepted: family_name, given_name"):
         UpdateUserRequest(given_name="Ada", surname="Lovelace")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="extra"):
+        UpdateUserRequest.model_validate({"given_name": "Ada", "surname": "Lovelace"})
     with pytest.raises(ValidationError):
         UpdateUserRequest(given_name=3)  # type: ignore[arg-type]
 

@@ -15,6 +15,7 @@ from kinde_sdk._retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_AFTER_MAX,
     RetryPolicy,
+    RetryState,
     error_is_retryable,
     next_delay,
     parse_retry_after,
@@ -190,21 +191,67 @@ def test_next_delay_with_the_deadline_already_passed() -> None:
 # -- idempotency ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "get", "Put"])
 def test_retryable_statuses_for_idempotent_methods(method: str, status: int) -> None:
     assert status_is_retryable(method, status)
 
 
-@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 @pytest.mark.parametrize("method", ["POST", "PATCH", "post"])
 def test_statuses_never_retried_for_non_idempotent_methods(method: str, status: int) -> None:
     assert not status_is_retryable(method, status)
 
 
-@pytest.mark.parametrize("status", [200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 500, 501])
+@pytest.mark.parametrize("status", [200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 501])
 def test_other_statuses_are_not_retried(status: int) -> None:
     assert not status_is_retryable("GET", status)
+
+
+def test_a_plain_500_is_retried_by_default_with_the_same_budget() -> None:
+    clock = iter([0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    state = RetryState(
+        RetryPolicy(max_retries=2), "GET", clock=lambda: next(clock), rand=lambda: 1.0
+    )
+    assert state.after_status(500, {}) == 0.5
+    assert state.after_status(500, {}) == 1.0
+    assert state.after_status(500, {}) is None  # the budget of max_retries, as for 503
+
+
+def test_retry_statuses_are_configurable() -> None:
+    policy = RetryPolicy(retry_statuses=[503])
+    assert policy.retry_statuses == frozenset({503})
+    assert hash(policy)  # still a frozen, hashable value
+    state = RetryState(policy, "GET", clock=lambda: 0.0, rand=lambda: 1.0)
+    assert state.after_status(500, {}) is None
+    assert state.after_status(429, {}) is None
+    assert state.after_status(503, {}) == 0.5
+    assert RetryPolicy().retry_statuses == frozenset({408, 429, 500, 502, 503, 504})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"retry_statuses": [99]},
+        {"retry_statuses": ["500"]},
+        {"retry_statuses": "500"},
+        {"retry_statuses": [True]},
+        {"backoff_base": -1},
+        {"backoff_max": -1},
+        {"retry_after_max": -1},
+    ],
+)
+def test_retry_policy_refuses_nonsense(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_retry_policy_is_public() -> None:
+    import kinde_sdk
+    import kinde_sdk.management
+
+    assert kinde_sdk.RetryPolicy is RetryPolicy
+    assert kinde_sdk.management.RetryPolicy is RetryPolicy
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "POST", "PATCH", "post"])

@@ -254,7 +254,12 @@ POLICY = ClaimsPolicy(issuer=DOMAIN, audience=("api",), leeway=0)
         ({"aud": "api", "iss": 5}, InvalidIssuerError),
         ({"aud": "api", "exp": True}, MalformedTokenError),
         ({"aud": "api", "iat": "yesterday"}, MalformedTokenError),
-        ({"aud": "api", "iat": NOW + 3600}, None),  # iat is informational only
+        ({"aud": "api", "iat": NOW + 3600}, TokenNotYetValidError),  # issued in the future
+        ({"aud": "api", "iat": NOW}, None),
+        ({"aud": "api", "exp": float("nan")}, MalformedTokenError),  # NaN never compares
+        ({"aud": "api", "exp": float("inf")}, MalformedTokenError),
+        ({"aud": "api", "nbf": float("-inf")}, MalformedTokenError),
+        ({"aud": "api", "iat": float("nan")}, MalformedTokenError),
         ({"aud": "api", "exp": NOW}, TokenExpiredError),
         ({"aud": "api", "nbf": NOW + 1}, TokenNotYetValidError),
     ],
@@ -266,6 +271,25 @@ def test_check_claims(overrides: dict[str, Any], expected: Optional[type[Excepti
     else:
         with pytest.raises(expected):
             check_claims(token_claims, POLICY, NOW)
+
+
+def test_iat_within_the_leeway_passes_and_beyond_it_fails() -> None:
+    policy = ClaimsPolicy(issuer=DOMAIN, audience=("api",), leeway=30)
+    check_claims(claims(aud="api", iat=NOW + 30), policy, NOW)
+    with pytest.raises(TokenNotYetValidError, match="iat"):
+        check_claims(claims(aud="api", iat=NOW + 31), policy, NOW)
+    # Webhooks judge their iat against their own window (see the webhook checks).
+    webhooks = ClaimsPolicy(DOMAIN, None, 30, require_exp=False, reject_future_iat=False)
+    check_claims(claims(iat=NOW + 31), webhooks, NOW)
+
+
+def test_a_signed_token_with_exp_nan_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
+    # The whole path: json.dumps writes NaN, PyJWT signs it, the validator parses it back.
+    token = jwt.encode(claims(exp=float("nan")), rsa_key, algorithm="RS256", headers={"kid": "r1"})
+    transport = FakeTransport({"keys": [rsa_jwk(rsa_key)]})
+    validator = TokenValidator(DOMAIN, transport=transport, clock=Clock())  # type: ignore[arg-type]
+    with pytest.raises(MalformedTokenError, match="finite"):
+        validator.verify(token)
 
 
 def test_webhook_policy_allows_missing_iss_and_exp_but_not_a_wrong_iss() -> None:

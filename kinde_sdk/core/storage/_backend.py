@@ -58,8 +58,12 @@ def encode_value(key: str, value: Any) -> str:
 
 
 def decode_value(text: Union[str, bytes]) -> Any:
-    """Parse JSON text produced by :func:`encode_value` (raises ``ValueError`` if bad)."""
-    return json.loads(text)
+    """Parse JSON text produced by :func:`encode_value` (raises ``ValueError`` if bad,
+    including text nested too deeply to parse, which json reports as RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def check_key(key: object) -> str:

@@ -31,6 +31,7 @@ _REDIS_OPTIONS = (
     "prefix",
     "ttl",
     "socket_timeout",
+    "retries",
     "client",
 )
 

@@ -17,16 +17,25 @@ The file holds tokens, so every choice here is about not losing or leaking them:
   clock, so every process agrees) in a reserved entry of the same object
   (:data:`EXPIRY_KEY`); reads skip expired entries and every write purges them, so
   abandoned pending logins and sessions do not grow the file (and every write) forever.
-* **Corruption is loud.** A file that is not a JSON object raises
-  :class:`StorageCorruptedError` naming the file, on read and on write alike: the next
-  ``set`` must not "repair" it by overwriting whatever a person might still recover.
+* **Corruption is loud.** A file that is not a JSON object (or is nested too deeply to
+  parse) raises :class:`StorageCorruptedError` naming the file, on read and on write
+  alike: the next ``set`` must not "repair" it by overwriting whatever a person might
+  still recover.
+* **No orphans.** A process killed mid-write (``kill -9``) leaves its temporary file,
+  which holds tokens. Opening the storage removes the temporary files of our own naming
+  (``.<name>.<16 hex>.tmp`` next to the file), under the cross-process lock: every write
+  holds that lock from creating its temporary file to renaming it, so any such file
+  seen while holding the lock belongs to a writer that is gone. Tokens must not survive
+  a logout in a forgotten file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import secrets
 import sys
 import threading
@@ -43,7 +52,10 @@ __all__ = ["DEFAULT_PATH", "EXPIRY_KEY", "FileStorage"]
 #: The reserved entry holding ``{key: expiry (unix time)}``; not a key callers may use.
 EXPIRY_KEY = "\u0000kinde-expires-at"
 
+logger = logging.getLogger("kinde_sdk")
+
 DEFAULT_PATH = Path("~") / ".kinde" / "storage.json"
+_TMP_SUFFIX = re.compile(r"\.[0-9a-f]{16}\.tmp")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -54,6 +66,13 @@ if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
         # LK_LOCK retries for about ten seconds, then raises OSError.
         msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
 
+    def _try_lock_fd(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
     def _unlock_fd(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
@@ -63,6 +82,13 @@ else:
 
     def _lock_fd(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _try_lock_fd(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def _unlock_fd(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -85,6 +111,7 @@ class FileStorage(StorageBackend):
         self._lock_path = self._path.with_name(self._path.name + ".lock")
         self._lock = threading.Lock()
         self._clock = clock
+        self._remove_orphans()
 
     @property
     def path(self) -> Path:
@@ -208,8 +235,10 @@ class FileStorage(StorageBackend):
     # -- internals -------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the thread lock and the cross-process lock for a read-modify-write."""
+    def _exclusive(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the thread lock and the cross-process lock for a read-modify-write.
+        With ``wait=False`` it does not wait for another process's lock and yields
+        whether it got it."""
         with self._lock:
             self._ensure_dir()
             try:
@@ -219,13 +248,54 @@ class FileStorage(StorageBackend):
                     f"could not open storage lock file {self._lock_path}: {exc.strerror}"
                 ) from exc
             try:
-                _lock_fd(fd)
+                if wait:
+                    _lock_fd(fd)
+                elif not _try_lock_fd(fd):
+                    yield False
+                    return
                 try:
-                    yield
+                    yield True
                 finally:
                     _unlock_fd(fd)
             finally:
                 os.close(fd)
+
+    def _orphans(self) -> list[Path]:
+        """Temporary files of this storage's own naming (see :meth:`_write`)."""
+        head = f".{self._path.name}"
+        try:
+            names = os.listdir(self._path.parent)
+        except OSError:
+            return []  # no directory yet: nothing was ever written
+        return [
+            self._path.with_name(name)
+            for name in names
+            if name.startswith(head) and _TMP_SUFFIX.fullmatch(name, len(head))
+        ]
+
+    def _remove_orphans(self) -> None:
+        """Delete temporary files left by writers killed mid-write. Best effort: a
+        storage that cannot clean up still works, so failures are logged, not raised."""
+        if not self._orphans():
+            return  # the common case costs one listdir and takes no lock
+        removed = 0
+        try:
+            # Without waiting: another process busy writing will leave a clean state,
+            # and the next open cleans what is left; a constructor must not block.
+            with self._exclusive(wait=False) as locked:
+                if not locked:
+                    return
+                for orphan in self._orphans():
+                    with contextlib.suppress(FileNotFoundError):
+                        orphan.unlink()
+                        removed += 1
+        except (OSError, StorageError) as exc:
+            logger.warning("could not remove stale temporary storage files: %s", exc)
+            return
+        if removed:
+            logger.info(
+                "removed %d stale temporary storage file(s) next to %s", removed, self._path
+            )
 
     def _ensure_dir(self) -> None:
         try:
@@ -248,6 +318,8 @@ class FileStorage(StorageBackend):
             # exc.msg/lineno/colno describe the position, not the content.
             detail = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             raise StorageCorruptedError(str(self._path), detail) from None
+        except RecursionError:
+            raise StorageCorruptedError(str(self._path), "JSON nested too deeply") from None
         except ValueError:  # e.g. not UTF-8
             raise StorageCorruptedError(str(self._path), "not UTF-8 JSON text") from None
         if not isinstance(data, dict):

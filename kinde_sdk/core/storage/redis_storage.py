@@ -7,6 +7,19 @@ Prefix deletion walks the keyspace with ``SCAN`` and a glob-escaped ``MATCH``; n
 
 ``redis`` (redis-py) is an optional extra, imported only when a RedisStorage is built,
 so ``import kinde_sdk.core.storage`` works without it.
+
+Every call is bounded, and the retry policy is ours, not redis-py's default:
+
+* ``socket_timeout`` (default 5 s) bounds connecting and each reply;
+* a **timeout is never retried**: a server that accepts connections and never answers
+  (a "black hole") costs one ``socket_timeout``, where redis-py's default policy
+  (three retries with backoff, each on a new connection) made one ``get()`` take 15 s at
+  ``socket_timeout=1`` and about a minute at the defaults;
+* a broken or refused connection (redis restarted, an idle pooled connection reset) is
+  retried ``retries`` times (default 1) after a short jittered backoff (at most 0.5 s).
+
+So one call takes at most ``(1 + retries) * 2 * socket_timeout + 0.5`` seconds. A
+``client=`` handed in keeps its own settings: configure it the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +38,10 @@ __all__ = ["DEFAULT_PREFIX", "RedisStorage"]
 DEFAULT_PREFIX = "kinde:"
 # Same defaults as redis-py's, written down so that no call can hang without a bound.
 DEFAULT_SOCKET_TIMEOUT = 5.0
+# Retries after a connection error (never after a timeout); see the module docstring.
+DEFAULT_RETRIES = 1
+_BACKOFF_BASE = 0.05
+_BACKOFF_CAP = 0.5
 _SCAN_BATCH = 500
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 
@@ -44,12 +61,31 @@ def _import_redis() -> Any:
     return redis
 
 
+def _retry_policy(redis: Any, retries: int) -> dict[str, Any]:
+    """redis-py client options for our retry policy: connection errors only, never a
+    timeout (redis-py's TimeoutError is not a ConnectionError), jittered backoff."""
+    from redis.backoff import EqualJitterBackoff
+    from redis.retry import Retry
+
+    connection_error = redis.exceptions.ConnectionError
+    return {
+        "retry": Retry(
+            EqualJitterBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE),
+            retries,
+            supported_errors=(connection_error,),
+        ),
+        "retry_on_error": [connection_error],
+    }
+
+
 class RedisStorage(StorageBackend):
     """Keys under ``prefix`` in one redis database.
 
     Connect with ``url`` (``redis://``, ``rediss://``, ``unix://``) *or* ``host``/
     ``port``/``db`` (plus ``username``/``password``/``ssl``), or hand over an existing
     redis-py ``client``. ``ttl`` (seconds) is set on every write when given.
+    ``socket_timeout`` bounds connecting and each reply; ``retries`` is how often a
+    broken connection is retried (timeouts never are); see the module docstring.
     """
 
     def __init__(
@@ -65,6 +101,7 @@ class RedisStorage(StorageBackend):
         prefix: str = DEFAULT_PREFIX,
         ttl: Optional[int] = None,
         socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
         client: Any = None,
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
@@ -76,6 +113,8 @@ class RedisStorage(StorageBackend):
             raise KindeConfigurationError("redis storage socket_timeout must be a number")
         if socket_timeout <= 0:
             raise KindeConfigurationError("redis storage socket_timeout must be positive")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise KindeConfigurationError("redis storage retries must be a whole number >= 0")
         for name, value, kind in (
             ("url", url, str),
             ("host", host, str),
@@ -119,6 +158,7 @@ class RedisStorage(StorageBackend):
         timeouts = {
             "socket_timeout": float(socket_timeout),
             "socket_connect_timeout": float(socket_timeout),
+            **_retry_policy(redis, retries),
         }
         if url is not None:
             if given:
