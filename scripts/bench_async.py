@@ -282,7 +282,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     try:
         assert server.stdout is not None
-        origin = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        # bench.py's server prints its ports by page variant; make bench measures this
+        # against the compatible 50-user page (its ``origin``), so does a run alone.
+        origin = f"http://127.0.0.1:{json.loads(server.stdout.readline())['compat50']}"
         result = measure(python, scratch, origin, calls=args.calls, repeats=args.repeats)
     finally:
         assert server.stdin is not None
