@@ -13,6 +13,14 @@ an :class:`AsyncTransport` is created, and a missing httpx is a
 
 Like any ``httpx.AsyncClient``, an :class:`AsyncTransport` belongs to the event loop that
 first uses it: create one per loop (one per application, usually).
+
+At most ``pool_maxsize`` requests are on the wire at once, each on a kept-alive
+connection; the others wait their turn in :class:`_Slots`, in order, with the wait counted
+against the retry deadline. httpx would queue them itself, but its pool rescans every
+queued request against every connection (and polls each idle socket) whenever a request
+starts or ends, which costs more than the request once a few hundred are queued
+(scripts/bench_async.py); and an unbounded pool opens a socket per concurrent request,
+then closes all but a few of them again.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ import random
 import ssl
 import sys
 import time
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Coroutine, Mapping
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlencode
@@ -72,6 +82,8 @@ class AsyncTransport:
     Transport` (same arguments, defaults and errors), with ``await request(...)``.
 
     ``sleep`` is awaited between retries (``asyncio.sleep`` unless a test injects one).
+    ``pool_maxsize`` bounds the connections, hence the requests in flight at once; more
+    concurrent calls wait for a free connection (within the retry deadline).
     """
 
     def __init__(
@@ -96,14 +108,25 @@ class AsyncTransport:
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
+        if pool_maxsize < 1:
+            raise ValueError("pool_maxsize must be at least 1")
+        self.pool_maxsize = pool_maxsize
         self._closed = False
+        # One queue per event loop: an asyncio future must never cross loops.
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = (
+            weakref.WeakKeyDictionary()
+        )
         # As the sync transport: the system's trust store, no proxies or certificates
-        # from the environment, no redirects, and keep-alive for pool_maxsize connections.
+        # from the environment, no redirects. Every connection is kept alive: with fewer
+        # kept than opened, httpx closes each connection as its request ends (it compares
+        # the keep-alive limit with all connections, not the idle ones).
         self._client = httpx.AsyncClient(
             verify=ssl.create_default_context(),
             trust_env=False,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=pool_maxsize),
+            limits=httpx.Limits(
+                max_connections=pool_maxsize, max_keepalive_connections=pool_maxsize
+            ),
         )
 
     def __repr__(self) -> str:
@@ -152,9 +175,23 @@ class AsyncTransport:
             )
         state = RetryState(policy, method, clock=self._clock, rand=self._rand)
         safe_url = url_for_log(url)
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = _Slots(loop, self.pool_maxsize)
         while True:
             remaining = state.remaining()
             if remaining <= 0:
+                raise deadline_error(method, safe_url, policy)
+            if not await slots.acquire(remaining):
+                raise deadline_error(method, safe_url, policy)
+            # Checked once a slot is held: closing may come, or the deadline pass, while
+            # the request waits for a connection.
+            remaining = state.remaining()
+            if self._closed or remaining <= 0:
+                slots.release()
+                if self._closed:
+                    raise KindeConnectionError("the transport is closed", url=safe_url)
                 raise deadline_error(method, safe_url, policy)
             attempt_timeout = httpx.Timeout(
                 connect=min(connect, remaining),
@@ -162,17 +199,18 @@ class AsyncTransport:
                 write=min(read, remaining),
                 pool=min(connect, remaining),
             )
-            if self._closed:
-                raise KindeConnectionError("the transport is closed", url=safe_url)
             try:
-                # httpx's timeouts bound each read; this bounds the whole attempt,
-                # headers and body, so a trickling server cannot stretch the deadline.
-                raw, raw_headers, data = await _within(
-                    remaining,
-                    self._attempt(
-                        method, url, send_headers, body, attempt_timeout, limit, safe_url
-                    ),
-                )
+                try:
+                    # httpx's timeouts bound each read; this bounds the whole attempt,
+                    # headers and body, so a trickling server cannot stretch the deadline.
+                    raw, raw_headers, data = await _within(
+                        remaining,
+                        self._attempt(
+                            method, url, send_headers, body, attempt_timeout, limit, safe_url
+                        ),
+                    )
+                finally:
+                    slots.release()
             except asyncio.TimeoutError:
                 raise deadline_error(method, safe_url, policy) from None
             except (httpx.RequestError, httpx.InvalidURL) as exc:
@@ -245,6 +283,57 @@ async def _within(seconds: float, attempt: Coroutine[Any, Any, _T]) -> _T:
         async with asyncio.timeout(seconds):  # novermin (guarded by the version check)
             return await attempt
     return await asyncio.wait_for(attempt, timeout=seconds)
+
+
+class _Slots:
+    """A FIFO counting semaphore of one event loop whose wait can time out: ``await
+    acquire(timeout)`` is True once a slot is held, False when none freed up in time.
+
+    Not ``asyncio.Semaphore``: on Python < 3.10 it binds to the loop current when it is
+    created, and bounding its wait takes ``asyncio.wait_for``, a task per waiter. Here a
+    release hands its slot straight to the first waiter; a waiter that times out or is
+    cancelled after being handed one passes it on.
+    """
+
+    __slots__ = ("_free", "_loop", "_waiters")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
+        self._loop = loop
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, timeout: float) -> bool:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        timer = self._loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        except asyncio.TimeoutError:
+            return False
+        except BaseException:
+            # Cancelled (or failed) after a release handed this waiter the slot: pass it on.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release()
+            raise
+        finally:
+            timer.cancel()
+        return True
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes to this waiter
+                return
+        self._free += 1
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
 
 
 def _encode_fields(

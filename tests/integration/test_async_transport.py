@@ -9,6 +9,7 @@ transports and compare, since they share one retry policy and must behave alike.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
@@ -21,13 +22,14 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from kinde_sdk._async_transport import AsyncTransport, _failure_kind
+from kinde_sdk._async_transport import AsyncTransport, _failure_kind, _Slots
 from kinde_sdk._retry import FailureKind, RetryPolicy, RetryState, failure_is_retryable
 from kinde_sdk._transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     REQUEST_ID_HEADER,
     USER_AGENT,
+    Response,
     Transport,
     connection_error,
 )
@@ -105,6 +107,144 @@ async def test_closed_transport_refuses_requests(httpserver: HTTPServer) -> None
         await transport.request("GET", httpserver.url_for("/r"))
 
     assert httpserver.log == []
+
+
+# -- the connection pool under concurrency ----------------------------------------------------
+
+
+class HeldServer:
+    """A loopback HTTP/1.1 keep-alive server on the test's own loop that holds each
+    request until ``gate`` is set, recording the connections and the peak of requests in
+    progress at once."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.peers: set[tuple[str, int]] = set()
+        self.in_progress = 0
+        self.peak = 0
+        self.served = 0
+        self.arrived = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.peers.add(writer.get_extra_info("peername"))
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                self.arrived += 1
+                self.in_progress += 1
+                self.peak = max(self.peak, self.in_progress)
+                await self.gate.wait()
+                self.in_progress -= 1
+                self.served += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def held_server() -> AsyncIterator[tuple[HeldServer, str]]:
+    held = HeldServer()
+    server = await asyncio.start_server(held.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield held, f"http://127.0.0.1:{port}/r"
+    finally:
+        held.gate.set()
+        server.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (a generous bound, not a timing)."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the condition never held")
+
+
+async def test_concurrent_requests_share_at_most_pool_maxsize_kept_alive_connections(
+    held_server: tuple[HeldServer, str],
+) -> None:
+    held, url = held_server
+    async with AsyncTransport(pool_maxsize=3, timeout=30.0) as t:
+        calls = [asyncio.ensure_future(t.request("GET", url)) for _ in range(20)]
+        await until(lambda: held.arrived == 3)
+        await asyncio.sleep(0.05)  # room for a wrongly unbounded 4th request to arrive
+        assert held.arrived == 3
+        held.gate.set()
+        responses = await asyncio.gather(*calls)
+        # A second burst reuses the kept-alive connections.
+        await asyncio.gather(*(t.request("GET", url) for _ in range(20)))
+
+    assert [r.status for r in responses] == [200] * 20
+    assert held.served == 40
+    assert held.peak == 3
+    assert len(held.peers) == 3
+
+
+async def occupy_the_connection(
+    t: AsyncTransport, held: HeldServer, url: str
+) -> asyncio.Future[Response]:
+    """A request held by the server on a 1-connection transport: the next ones queue."""
+    first = asyncio.ensure_future(t.request("GET", url))
+    await until(lambda: held.arrived == 1)
+    return first
+
+
+async def test_a_request_waiting_for_a_connection_keeps_to_its_deadline(
+    held_server: tuple[HeldServer, str],
+) -> None:
+    held, url = held_server
+    async with AsyncTransport(pool_maxsize=1, timeout=30.0) as t:
+        first = await occupy_the_connection(t, held, url)
+
+        with pytest.raises(KindeTimeoutError, match=re.escape("total deadline of 0.2s")):
+            await t.request("GET", url, retry=RetryPolicy(deadline=0.2))
+
+        held.gate.set()
+        assert (await first).status == 200
+        # The slot the expired waiter never took is still there.
+        assert (await t.request("GET", url)).status == 200
+    assert held.arrived == 2
+
+
+async def test_cancelled_waiters_give_their_connection_back(
+    held_server: tuple[HeldServer, str],
+) -> None:
+    held, url = held_server
+    async with AsyncTransport(pool_maxsize=1, timeout=30.0) as t:
+        first = await occupy_the_connection(t, held, url)
+        queued = [asyncio.ensure_future(t.request("GET", url)) for _ in range(3)]
+        await asyncio.sleep(0)
+        for task in queued:
+            task.cancel()
+        held.gate.set()
+        assert (await first).status == 200
+        assert (await t.request("GET", url)).status == 200
+    assert all(task.cancelled() for task in queued)
+    assert held.served == 2
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_before_it_runs_is_passed_on() -> None:
+    slots = _Slots(asyncio.get_running_loop(), 1)
+    assert await slots.acquire(10.0)
+    handed = asyncio.ensure_future(slots.acquire(10.0))
+    after = asyncio.ensure_future(slots.acquire(10.0))
+    await asyncio.sleep(0)  # both wait now
+    slots.release()  # hands the slot to `handed`...
+    handed.cancel()  # ...which is cancelled before it could run
+    assert await after is True
+    assert handed.cancelled()
+    slots.release()
+    assert await slots.acquire(10.0)  # one slot, neither lost nor doubled
+    assert not await slots.acquire(0.01)
+
+
+def test_pool_maxsize_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="pool_maxsize"):
+        AsyncTransport(pool_maxsize=0)
 
 
 # -- retries on statuses ----------------------------------------------------------------------
