@@ -21,11 +21,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import platform
 import random
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Union
@@ -107,29 +107,114 @@ def make_timeout(timeout: TimeoutArg) -> tuple[float, float]:
 
 def url_for_log(url: str) -> str:
     """The URL without credentials or query string, safe for logs and error messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    # Once per distinct URL before its query (the query is dropped anyway): every call
+    # needs it, for its errors and debug log.
+    base = url.partition("?")[0]
+    safe = _safe_urls.get(base)
+    if safe is None:
+        parts = urlsplit(base)
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 literal keeps its brackets
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        safe = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        if len(_safe_urls) >= _SAFE_URLS_MAX:
+            _safe_urls.clear()  # paths with ids vary without end; stay bounded
+        _safe_urls[base] = safe
+    return safe
 
 
-@dataclass(frozen=True)
+_SAFE_URLS_MAX = 512
+_safe_urls: dict[str, str] = {}
+
+
 class Response:
     """A fully read HTTP response, from :class:`Transport` or the async transport.
 
     ``headers`` is case-insensitive. ``raw`` is the HTTP library's own response object
     (``urllib3.BaseHTTPResponse`` from :class:`Transport`, ``httpx.Response`` from
     :class:`kinde_sdk._async_transport.AsyncTransport`), already fully read.
+
+    Read-only. What most callers never read is made on first access: the server's
+    request id (a few header lookups) and, from :class:`Transport`, the read copy of
+    the urllib3 response behind ``raw``.
     """
+
+    __slots__ = ("_raw", "_request_id", "_sent_id", "_source", "data", "headers", "status")
 
     status: int
     headers: Mapping[str, str]
     data: bytes
-    request_id: str
-    raw: Any
+    _request_id: Optional[str]
+    _sent_id: str
+    _raw: Any
+    _source: Optional[urllib3.BaseHTTPResponse]
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], data: bytes, request_id: str, raw: Any
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "status", status)
+        _set(self, "headers", headers)
+        _set(self, "data", data)
+        _set(self, "_request_id", request_id)
+        _set(self, "_sent_id", request_id)
+        _set(self, "_raw", raw)
+        _set(self, "_source", None)
+
+    @classmethod
+    def received(
+        cls,
+        status: int,
+        headers: Mapping[str, str],
+        data: bytes,
+        sent_id: str,
+        *,
+        raw: Any = None,
+        unread: Optional[urllib3.BaseHTTPResponse] = None,
+    ) -> Response:
+        """A response as a transport received it. ``request_id`` is the server's id in
+        ``headers``, else ``sent_id``. ``raw`` is the library's read response; or, from
+        :class:`Transport`, ``unread`` is the urllib3 response whose body was ``data``,
+        and ``raw`` a read copy of it made on first access."""
+        self = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(self, "status", status)
+        _set(self, "headers", headers)
+        _set(self, "data", data)
+        _set(self, "_request_id", None)
+        _set(self, "_sent_id", sent_id)
+        _set(self, "_raw", raw)
+        _set(self, "_source", unread)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Response is read-only (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Response is read-only (cannot delete {name!r})")
+
+    def __repr__(self) -> str:
+        # Never the headers or the body: either may carry a secret.
+        return f"Response(status={self.status}, request_id={self.request_id!r})"
+
+    @property
+    def request_id(self) -> str:
+        """The server's id for the request when it sent one, else the id we sent."""
+        rid: Optional[str] = self._request_id
+        if rid is None:
+            rid = response_request_id(self.headers) or self._sent_id
+            object.__setattr__(self, "_request_id", rid)
+        return rid
+
+    @property
+    def raw(self) -> Any:
+        raw = self._raw
+        if raw is None and self._source is not None:
+            raw = _read_response(self._source, self.data)
+            object.__setattr__(self, "_raw", raw)
+        return raw
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -161,6 +246,8 @@ class Transport:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.timeout = make_timeout(timeout)
+        # The attempt timeout of every call that sets none (and has time enough left).
+        self._timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
         self.retry = retry or RetryPolicy()
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
         self.limits = limits or ResponseLimits()
@@ -208,7 +295,12 @@ class Transport:
         """
         method = method.upper()
         policy = retry or self.retry
-        connect, read = make_timeout(timeout) if timeout is not None else self.timeout
+        if timeout is None:
+            connect, read = self.timeout
+            usual = self._timeout
+        else:
+            connect, read = make_timeout(timeout)
+            usual = None
         send_headers, rid = request_headers(self.headers, headers, request_id)
         limit = self.limits.limit(kind)
         state = RetryState(policy, method, clock=self._clock, rand=self._rand)
@@ -217,9 +309,12 @@ class Transport:
             remaining = state.remaining()
             if remaining <= 0:
                 raise deadline_error(method, safe_url, policy)
-            attempt_timeout = urllib3.Timeout(
-                connect=min(connect, remaining), read=min(read, remaining)
-            )
+            if usual is not None and remaining >= connect and remaining >= read:
+                attempt_timeout = usual  # urllib3 clones it per request: safe to share
+            else:
+                attempt_timeout = urllib3.Timeout(
+                    connect=min(connect, remaining), read=min(read, remaining)
+                )
             try:
                 raw, data = self._attempt(
                     method,
@@ -242,15 +337,12 @@ class Transport:
                 if delay is None:
                     raise connection_error(failure, method, safe_url) from exc
             else:
-                response = Response(
-                    status=raw.status,
-                    headers=raw.headers,
-                    data=data,
-                    request_id=response_request_id(raw.headers) or rid,
-                    raw=_read_response(raw, data),
-                )
+                status = raw.status
+                response = Response.received(status, raw.headers, data, rid, unread=raw)
                 log_response(method, safe_url, response, state.elapsed(), rid)
-                delay = state.after_status(response.status, response.headers)
+                if status not in policy.retry_statuses:  # the usual case: no retry to decide
+                    return response
+                delay = state.after_status(status, response.headers)
                 if delay is None:
                     return response
             log_retry(method, safe_url, delay, state.retries)
@@ -334,8 +426,19 @@ class _DeadlinePassed(Exception):
 
 
 def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url: str) -> bytes:
-    """The whole body, read in chunks, failing as soon as it passes ``limit`` bytes."""
-    check_content_length(raw.headers, limit, method, safe_url)
+    """The whole body, failing as soon as it passes ``limit`` bytes.
+
+    An identity body whose ``Content-Length`` is within the cap (the usual API answer)
+    is read in one call: http.client reads exactly that many bytes, so the cap holds
+    without chunks. Anything else (chunked, compressed, no length) is read in chunks and
+    counted."""
+    headers = raw.headers
+    announced = content_length(headers)
+    if announced is not None and method != "HEAD":
+        if announced > limit:
+            raise too_large(method, safe_url, limit)
+        if not headers.get("Content-Encoding"):
+            return raw.read()
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -414,21 +517,49 @@ def request_headers(
     spelling); only without one is a new id made. Exactly one ``X-Request-Id`` is sent.
     """
     rid = request_id or _find_header(per_call, REQUEST_ID_HEADER)
-    rid = rid or _find_header(defaults, REQUEST_ID_HEADER) or uuid.uuid4().hex
-    merged = {**defaults, **(per_call or {})}
-    lowered = REQUEST_ID_HEADER.lower()
-    headers = {k: v for k, v in merged.items() if k.lower() != lowered}
+    rid = rid or _find_header(defaults, REQUEST_ID_HEADER) or new_request_id()
+    headers = {**defaults, **per_call} if per_call else dict(defaults)
+    for key in [k for k in headers if _is_request_id_header(k)]:
+        del headers[key]
     headers[REQUEST_ID_HEADER] = rid
     return headers, rid
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` gives, for a
+    third of its cost: one per call."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
+_REQUEST_ID_LOWER = REQUEST_ID_HEADER.lower()
+
+
+def _is_request_id_header(name: str) -> bool:
+    # The length first: most header names are not 12 characters long.
+    return len(name) == len(_REQUEST_ID_LOWER) and name.lower() == _REQUEST_ID_LOWER
 
 
 def _find_header(headers: Optional[Mapping[str, str]], name: str) -> Optional[str]:
     if not headers:
         return None
     lowered = name.lower()
+    size = len(lowered)
     for key, value in headers.items():
-        if key.lower() == lowered and value:
+        if len(key) == size and key.lower() == lowered and value:
             return str(value)
+    return None
+
+
+def content_length(headers: Mapping[str, str]) -> Optional[int]:
+    """The body length ``Content-Length`` announces, or None without a valid one."""
+    announced = headers.get("Content-Length") or headers.get("content-length")
+    if announced:
+        announced = announced.strip()
+        if announced.isdigit():
+            return int(announced)
     return None
 
 
@@ -439,8 +570,8 @@ def check_content_length(
     answer announces the length of a body it does not send.)"""
     if method == "HEAD":
         return
-    announced = headers.get("Content-Length") or headers.get("content-length")
-    if announced and announced.strip().isdigit() and int(announced) > limit:
+    announced = content_length(headers)
+    if announced is not None and announced > limit:
         raise too_large(method, safe_url, limit)
 
 
@@ -462,6 +593,8 @@ def deadline_error(method: str, safe_url: str, policy: RetryPolicy) -> KindeTime
 def log_response(
     method: str, safe_url: str, response: Response, elapsed: float, sent_id: str
 ) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
     # Both ids when they differ: the one we sent (the caller's, for their own logs) and
     # the one the server answered with (for Kinde support).
     ids = sent_id if response.request_id == sent_id else f"{sent_id}, server {response.request_id}"
