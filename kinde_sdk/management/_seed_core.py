@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
 if TYPE_CHECKING:
     from ._flags import FeatureFlag, FeatureFlagList
@@ -37,33 +37,46 @@ class Call:
 Flow = Generator[Call, Any, T]
 
 
-def run(client: Any, flow: Flow[T]) -> T:
+@overload
+def run(client: Any, flow: Call) -> Any: ...
+@overload
+def run(client: Any, flow: Flow[T]) -> T: ...
+def run(client: Any, flow: Union[Flow[T], Call]) -> Any:
     """Drive ``flow`` with the sync client's operations."""
+    if isinstance(flow, Call):  # one(): a single operation, no generator to drive
+        return _operation(client, flow)(**flow.kwargs)
     try:
         call = next(flow)
         while True:
             call = flow.send(_operation(client, call)(**call.kwargs))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
-async def arun(client: Any, flow: Flow[T]) -> T:
+@overload
+async def arun(client: Any, flow: Call) -> Any: ...
+@overload
+async def arun(client: Any, flow: Flow[T]) -> T: ...
+async def arun(client: Any, flow: Union[Flow[T], Call]) -> Any:
     """Drive ``flow`` with the async client's operations."""
+    if isinstance(flow, Call):
+        return await _operation(client, flow)(**flow.kwargs)
     try:
         call = next(flow)
         while True:
             call = flow.send(await _operation(client, call)(**call.kwargs))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def _operation(client: Any, call: Call) -> Callable[..., Any]:
     return getattr(getattr(client, call.api), call.method)  # type: ignore[no-any-return]
 
 
-def one(api: str, method: str, **kwargs: Any) -> Flow[Any]:
-    """A convenience that is exactly one operation."""
-    return (yield Call(api, method, kwargs))
+def one(api: str, method: str, **kwargs: Any) -> Call:
+    """A convenience that is exactly one operation: the Call itself (run and arun make
+    it without driving a generator, the most common convenience at its least cost)."""
+    return Call(api, method, kwargs)
 
 
 # -- users -------------------------------------------------------------------------------
