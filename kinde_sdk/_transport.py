@@ -339,7 +339,8 @@ class Transport:
             else:
                 status = raw.status
                 response = Response.received(status, raw.headers, data, rid, unread=raw)
-                log_response(method, safe_url, response, state.elapsed(), rid)
+                if logger.isEnabledFor(logging.DEBUG):
+                    log_response(method, safe_url, response, state.elapsed(), rid)
                 if status not in policy.retry_statuses:  # the usual case: no retry to decide
                     return response
                 delay = state.after_status(status, response.headers)
@@ -428,17 +429,19 @@ class _DeadlinePassed(Exception):
 def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url: str) -> bytes:
     """The whole body, failing as soon as it passes ``limit`` bytes.
 
-    An identity body whose ``Content-Length`` is within the cap (the usual API answer)
-    is read in one call: http.client reads exactly that many bytes, so the cap holds
-    without chunks. Anything else (chunked, compressed, no length) is read in chunks and
-    counted."""
-    headers = raw.headers
-    announced = content_length(headers)
-    if announced is not None and method != "HEAD":
-        if announced > limit:
+    An identity body of known length within the cap (the usual API answer) is read in
+    one call: http.client reads exactly the ``Content-Length`` bytes (none after a HEAD),
+    so the cap holds without chunks. Anything else (chunked, compressed) is read in
+    chunks and counted."""
+    # urllib3 parsed Content-Length into length_remaining (None: chunked or absent).
+    length: Optional[int] = getattr(raw, "length_remaining", None)
+    if length is not None:
+        if length > limit:
             raise too_large(method, safe_url, limit)
-        if not headers.get("Content-Encoding"):
+        if not raw.headers.get("Content-Encoding"):
             return raw.read()
+    else:
+        check_content_length(raw.headers, limit, method, safe_url)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -516,40 +519,43 @@ def request_headers(
     ``X-Request-Id`` of the call's headers, else one of the transport's headers (any
     spelling); only without one is a new id made. Exactly one ``X-Request-Id`` is sent.
     """
-    rid = request_id or _find_header(per_call, REQUEST_ID_HEADER)
-    rid = rid or _find_header(defaults, REQUEST_ID_HEADER) or new_request_id()
     headers = {**defaults, **per_call} if per_call else dict(defaults)
-    for key in [k for k in headers if _is_request_id_header(k)]:
-        del headers[key]
-    headers[REQUEST_ID_HEADER] = rid
+    # Any spelling of the header is dropped (one is sent); the length is checked first,
+    # as few header names are 12 characters long.
+    spelled = [k for k in headers if len(k) == _ID_LENGTH and k.lower() == _ID_LOWER]
+    if spelled:
+        for key in spelled:
+            del headers[key]
+        rid = request_id or _find_header(per_call) or _find_header(defaults)
+    else:
+        rid = request_id
+    headers[REQUEST_ID_HEADER] = rid = rid or new_request_id()
     return headers, rid
 
 
+_ID_LOWER = REQUEST_ID_HEADER.lower()
+_ID_LENGTH = len(_ID_LOWER)
+# The bits of a version 4 (random) UUID, as uuid.uuid4() sets them.
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Its own generator: request ids need no secrecy (os.urandom would cost a system call per
+# request), but must not repeat when an application seeds the random module.
+_id_random = random.Random()  # noqa: S311 - ids for correlation, not secrets
+if hasattr(os, "register_at_fork"):  # forked workers must not share the parent's ids
+    os.register_at_fork(after_in_child=_id_random.seed)
+
+
 def new_request_id() -> str:
-    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` gives, for a
-    third of its cost: one per call."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return raw.hex()
+    """A random version 4 UUID as 32 hex digits, the shape ``uuid.uuid4().hex`` has."""
+    return f"{(_id_random.getrandbits(128) & _UUID4_KEEP) | _UUID4_SET:032x}"
 
 
-_REQUEST_ID_LOWER = REQUEST_ID_HEADER.lower()
-
-
-def _is_request_id_header(name: str) -> bool:
-    # The length first: most header names are not 12 characters long.
-    return len(name) == len(_REQUEST_ID_LOWER) and name.lower() == _REQUEST_ID_LOWER
-
-
-def _find_header(headers: Optional[Mapping[str, str]], name: str) -> Optional[str]:
-    if not headers:
-        return None
-    lowered = name.lower()
-    size = len(lowered)
-    for key, value in headers.items():
-        if len(key) == size and key.lower() == lowered and value:
-            return str(value)
+def _find_header(headers: Optional[Mapping[str, str]]) -> Optional[str]:
+    """The request id set in ``headers`` (any spelling), if any."""
+    if headers:
+        for key, value in headers.items():
+            if len(key) == _ID_LENGTH and key.lower() == _ID_LOWER and value:
+                return str(value)
     return None
 
 
