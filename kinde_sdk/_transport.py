@@ -547,7 +547,8 @@ if hasattr(os, "register_at_fork"):  # forked workers must not share the parent'
 
 def new_request_id() -> str:
     """A random version 4 UUID as 32 hex digits, the shape ``uuid.uuid4().hex`` has."""
-    return f"{(_id_random.getrandbits(128) & _UUID4_KEEP) | _UUID4_SET:032x}"
+    bits = (_id_random.getrandbits(128) & _UUID4_KEEP) | _UUID4_SET
+    return bits.to_bytes(16, "big").hex()
 
 
 def _find_header(headers: Optional[Mapping[str, str]]) -> Optional[str]:

@@ -12,8 +12,7 @@ required fields read back) exists once, like httpx's ``Auth.auth_flow``.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, TypeVar, Union, overload
 
 if TYPE_CHECKING:
     from ._flags import FeatureFlag, FeatureFlagList
@@ -25,13 +24,13 @@ T = TypeVar("T")
 DEFAULT_ALLOW_OVERRIDE_LEVEL = "env"
 
 
-@dataclass(frozen=True)
-class Call:
-    """One operation to run: ``client.<api>.<method>(**kwargs)``."""
+class Call(NamedTuple):
+    """One operation to run: ``client.<api>.<method>(**kwargs)``. (A tuple: one is made
+    per convenience call, and a tuple is the cheapest immutable record to make.)"""
 
     api: str
     method: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any]
 
 
 Flow = Generator[Call, Any, T]
@@ -194,7 +193,7 @@ def get_feature_flags(page_size: Optional[int]) -> Flow[FeatureFlagList]:
     only list-all-flags operation is the environment's, and it is not paginated)."""
     from ._flags import FeatureFlag, FeatureFlagList
 
-    response = yield Call("environments", "get_environement_feature_flags")
+    response = yield Call("environments", "get_environement_feature_flags", {})
     flags = [
         FeatureFlag(
             key=key,
