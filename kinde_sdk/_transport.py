@@ -411,15 +411,57 @@ class Transport:
                 redirect=False,
                 preload_content=False,
             )
-        return self._pool.request(
+        route = _route(url)
+        if route is None:
+            return self._pool.request(
+                method,
+                url,
+                body=body,
+                headers=dict(headers),
+                timeout=timeout,
+                redirect=False,
+                preload_content=False,
+            )
+        # What PoolManager.request does for a body without form fields and without
+        # redirects, minus parsing the whole URL again on every call.
+        scheme, host, port, target = route
+        pool = self._pool.connection_from_host(host, port=port, scheme=scheme)
+        return pool.urlopen(
             method,
-            url,
+            target,
             body=body,
             headers=dict(headers),
             timeout=timeout,
             redirect=False,
+            assert_same_host=False,
             preload_content=False,
         )
+
+
+def _route(url: str) -> Optional[tuple[str, str, Optional[int], str]]:
+    """(scheme, host, port, request target) of ``url``, as urllib3's PoolManager finds
+    them, or None for a URL it should parse itself (no path, credentials, a fragment)."""
+    sep = url.find("://")
+    start = url.find("/", sep + 3) if sep > 0 else -1
+    if start < 0:
+        return None
+    origin, target = url[:start], url[start:]
+    if "#" in target:
+        return None
+    found = _origins.get(origin)
+    if found is None:
+        parts = urllib3.util.parse_url(origin)
+        if not parts.scheme or not parts.host or parts.auth or parts.path or parts.query:
+            return None
+        found = (parts.scheme, parts.host, parts.port)
+        if len(_origins) >= _SAFE_URLS_MAX:
+            _origins.clear()  # stay bounded, whatever a caller sends
+        _origins[origin] = found
+    return (*found, target)
+
+
+# "https://host:port" -> (scheme, host, port): parsed once each, not on every request.
+_origins: dict[str, tuple[str, str, Optional[int]]] = {}
 
 
 class _DeadlinePassed(Exception):
