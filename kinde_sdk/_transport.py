@@ -154,14 +154,7 @@ class Response:
     def __init__(
         self, status: int, headers: Mapping[str, str], data: bytes, request_id: str, raw: Any
     ) -> None:
-        _set = object.__setattr__
-        _set(self, "status", status)
-        _set(self, "headers", headers)
-        _set(self, "data", data)
-        _set(self, "_request_id", request_id)
-        _set(self, "_sent_id", request_id)
-        _set(self, "_raw", raw)
-        _set(self, "_source", None)
+        self._fill(status, headers, data, request_id, request_id, raw, None)
 
     @classmethod
     def received(
@@ -179,15 +172,13 @@ class Response:
         :class:`Transport`, ``unread`` is the urllib3 response whose body was ``data``,
         and ``raw`` a read copy of it made on first access."""
         self = cls.__new__(cls)
-        _set = object.__setattr__
-        _set(self, "status", status)
-        _set(self, "headers", headers)
-        _set(self, "data", data)
-        _set(self, "_request_id", None)
-        _set(self, "_sent_id", sent_id)
-        _set(self, "_raw", raw)
-        _set(self, "_source", unread)
+        self._fill(status, headers, data, None, sent_id, raw, unread)
         return self
+
+    def _fill(self, *values: Any) -> None:
+        # The slots in __slots__ order; past __setattr__, which refuses every change.
+        for name, value in zip(_RESPONSE_FIELDS, values):
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Response is read-only (cannot set {name!r})")
@@ -222,6 +213,9 @@ class Response:
     @property
     def retry_after(self) -> Optional[float]:
         return parse_retry_after(self.headers)
+
+
+_RESPONSE_FIELDS = ("status", "headers", "data", "_request_id", "_sent_id", "_raw", "_source")
 
 
 class Transport:
@@ -399,7 +393,7 @@ class Transport:
     ) -> urllib3.BaseHTTPResponse:
         if self._closed.is_set():
             raise KindeConnectionError("the transport is closed", url=url_for_log(url))
-        # preload_content=False: the body is read by _read_body, in chunks, capped.
+        # preload_content=False: the body is read by _read_body, within its cap.
         if fields is not None:
             return self._pool.request(
                 method,
@@ -412,28 +406,22 @@ class Transport:
                 preload_content=False,
             )
         route = _route(url)
+        send: Callable[..., urllib3.BaseHTTPResponse]
         if route is None:
-            return self._pool.request(
-                method,
-                url,
-                body=body,
-                headers=dict(headers),
-                timeout=timeout,
-                redirect=False,
-                preload_content=False,
-            )
-        # What PoolManager.request does for a body without form fields and without
-        # redirects, minus parsing the whole URL again on every call.
-        scheme, host, port, target = route
-        pool = self._pool.connection_from_host(host, port=port, scheme=scheme)
-        return pool.urlopen(
+            send, target = self._pool.request, url
+        else:
+            # What PoolManager.request does for a body without form fields and without
+            # redirects, minus parsing the whole URL again on every call.
+            scheme, host, port, target = route
+            send = self._pool.connection_from_host(host, port=port, scheme=scheme).urlopen
+        return send(
             method,
             target,
             body=body,
             headers=dict(headers),
             timeout=timeout,
             redirect=False,
-            assert_same_host=False,
+            assert_same_host=False,  # what PoolManager passes its pools
             preload_content=False,
         )
 
