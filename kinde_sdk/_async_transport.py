@@ -55,7 +55,6 @@ from ._transport import (
     log_retry,
     make_timeout,
     request_headers,
-    response_request_id,
     too_large,
     url_for_log,
 )
@@ -220,13 +219,7 @@ class AsyncTransport:
                 if delay is None:
                     raise connection_error(failure, method, safe_url) from exc
             else:
-                response = Response(
-                    status=raw.status_code,
-                    headers=raw_headers,
-                    data=data,
-                    request_id=response_request_id(raw_headers) or rid,
-                    raw=raw,
-                )
+                response = Response.received(raw.status_code, raw_headers, data, rid, raw=raw)
                 log_response(method, safe_url, response, state.elapsed(), rid)
                 delay = state.after_status(response.status, response.headers)
                 if delay is None:

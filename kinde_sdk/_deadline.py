@@ -83,40 +83,57 @@ def _shutdown(conn: HTTPConnection) -> None:
 
 class _Reaper:
     """One daemon thread that fires overdue watches. Scans only the attempts in flight,
-    and wakes only at the earliest deadline (or when an earlier one is added)."""
+    and wakes only at the earliest deadline (or when an earlier one is added).
+
+    Adding and removing a watch take no lock in the usual case (a set's add and discard
+    are atomic): every attempt of every call comes through here, and with one deadline
+    for all calls each new deadline is later than one the thread already wakes for. Only
+    a deadline earlier than that (or a thread not running) takes the lock to wake it.
+    Why no deadline is missed: the thread sets ``_next_due`` to +inf *before* it takes
+    its snapshot of the watches, and a caller adds its watch *before* it reads
+    ``_next_due``. So a caller either reads +inf or a value from after its watch was in
+    the snapshot (and wakes the thread if its deadline is earlier), or reads an older
+    value while its watch is certain to be in the next snapshot.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._watches: set[Watch] = set()
-        self._next_due = math.inf
+        self._next_due = math.inf  # when the thread wakes next; +inf while it scans
         self._thread: Optional[threading.Thread] = None
 
     def add(self, watch: Watch) -> None:
-        with self._cond:
-            self._watches.add(watch)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="kinde-sdk-deadlines", daemon=True
-                )
-                self._thread.start()
-            if watch.due < self._next_due:
-                self._next_due = watch.due
+        self._watches.add(watch)
+        if watch.due < self._next_due:
+            with self._cond:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="kinde-sdk-deadlines", daemon=True
+                    )
+                    self._thread.start()
                 self._cond.notify()
 
     def remove(self, watch: Watch) -> None:
-        with self._cond:
-            self._watches.discard(watch)
+        self._watches.discard(watch)
 
     def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                overdue = [w for w in self._watches if w.due <= now]
-                for watch in overdue:
-                    self._watches.discard(watch)
-                    watch.fire()
-                self._next_due = min((w.due for w in self._watches), default=math.inf)
-                self._cond.wait(None if math.isinf(self._next_due) else self._next_due - now)
+        try:
+            with self._cond:
+                while True:
+                    self._next_due = math.inf  # before the snapshot: see the class doc
+                    now = time.monotonic()
+                    next_due = math.inf
+                    for watch in list(self._watches):
+                        if watch.due <= now:
+                            self._watches.discard(watch)
+                            watch.fire()
+                        elif watch.due < next_due:
+                            next_due = watch.due
+                    self._next_due = next_due
+                    self._cond.wait(None if math.isinf(next_due) else next_due - now)
+        finally:
+            # Should the thread ever end, the next add must take the lock and restart it.
+            self._next_due = math.inf
 
 
 _reaper = _Reaper()

@@ -21,11 +21,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import platform
 import random
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Union
@@ -107,29 +107,105 @@ def make_timeout(timeout: TimeoutArg) -> tuple[float, float]:
 
 def url_for_log(url: str) -> str:
     """The URL without credentials or query string, safe for logs and error messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    # Once per distinct URL before its query (the query is dropped anyway): every call
+    # needs it, for its errors and debug log.
+    base = url.partition("?")[0]
+    safe = _safe_urls.get(base)
+    if safe is None:
+        parts = urlsplit(base)
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 literal keeps its brackets
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        safe = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        if len(_safe_urls) >= _SAFE_URLS_MAX:
+            _safe_urls.clear()  # paths with ids vary without end; stay bounded
+        _safe_urls[base] = safe
+    return safe
 
 
-@dataclass(frozen=True)
+_SAFE_URLS_MAX = 512
+_safe_urls: dict[str, str] = {}
+
+
 class Response:
     """A fully read HTTP response, from :class:`Transport` or the async transport.
 
     ``headers`` is case-insensitive. ``raw`` is the HTTP library's own response object
     (``urllib3.BaseHTTPResponse`` from :class:`Transport`, ``httpx.Response`` from
     :class:`kinde_sdk._async_transport.AsyncTransport`), already fully read.
+
+    Read-only. What most callers never read is made on first access: the server's
+    request id (a few header lookups) and, from :class:`Transport`, the read copy of
+    the urllib3 response behind ``raw``.
     """
+
+    __slots__ = ("_raw", "_request_id", "_sent_id", "_source", "data", "headers", "status")
 
     status: int
     headers: Mapping[str, str]
     data: bytes
-    request_id: str
-    raw: Any
+    _request_id: Optional[str]
+    _sent_id: str
+    _raw: Any
+    _source: Optional[urllib3.BaseHTTPResponse]
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], data: bytes, request_id: str, raw: Any
+    ) -> None:
+        self._fill(status, headers, data, request_id, request_id, raw, None)
+
+    @classmethod
+    def received(
+        cls,
+        status: int,
+        headers: Mapping[str, str],
+        data: bytes,
+        sent_id: str,
+        *,
+        raw: Any = None,
+        unread: Optional[urllib3.BaseHTTPResponse] = None,
+    ) -> Response:
+        """A response as a transport received it. ``request_id`` is the server's id in
+        ``headers``, else ``sent_id``. ``raw`` is the library's read response; or, from
+        :class:`Transport`, ``unread`` is the urllib3 response whose body was ``data``,
+        and ``raw`` a read copy of it made on first access."""
+        self = cls.__new__(cls)
+        self._fill(status, headers, data, None, sent_id, raw, unread)
+        return self
+
+    def _fill(self, *values: Any) -> None:
+        # The slots in __slots__ order; past __setattr__, which refuses every change.
+        for name, value in zip(_RESPONSE_FIELDS, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Response is read-only (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Response is read-only (cannot delete {name!r})")
+
+    def __repr__(self) -> str:
+        # Never the headers or the body: either may carry a secret.
+        return f"Response(status={self.status}, request_id={self.request_id!r})"
+
+    @property
+    def request_id(self) -> str:
+        """The server's id for the request when it sent one, else the id we sent."""
+        rid: Optional[str] = self._request_id
+        if rid is None:
+            rid = response_request_id(self.headers) or self._sent_id
+            object.__setattr__(self, "_request_id", rid)
+        return rid
+
+    @property
+    def raw(self) -> Any:
+        raw = self._raw
+        if raw is None and self._source is not None:
+            raw = _read_response(self._source, self.data)
+            object.__setattr__(self, "_raw", raw)
+        return raw
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -137,6 +213,9 @@ class Response:
     @property
     def retry_after(self) -> Optional[float]:
         return parse_retry_after(self.headers)
+
+
+_RESPONSE_FIELDS = ("status", "headers", "data", "_request_id", "_sent_id", "_raw", "_source")
 
 
 class Transport:
@@ -161,6 +240,8 @@ class Transport:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.timeout = make_timeout(timeout)
+        # The attempt timeout of every call that sets none (and has time enough left).
+        self._timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
         self.retry = retry or RetryPolicy()
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
         self.limits = limits or ResponseLimits()
@@ -208,7 +289,12 @@ class Transport:
         """
         method = method.upper()
         policy = retry or self.retry
-        connect, read = make_timeout(timeout) if timeout is not None else self.timeout
+        if timeout is None:
+            connect, read = self.timeout
+            usual = self._timeout
+        else:
+            connect, read = make_timeout(timeout)
+            usual = None
         send_headers, rid = request_headers(self.headers, headers, request_id)
         limit = self.limits.limit(kind)
         state = RetryState(policy, method, clock=self._clock, rand=self._rand)
@@ -217,9 +303,12 @@ class Transport:
             remaining = state.remaining()
             if remaining <= 0:
                 raise deadline_error(method, safe_url, policy)
-            attempt_timeout = urllib3.Timeout(
-                connect=min(connect, remaining), read=min(read, remaining)
-            )
+            if usual is not None and remaining >= connect and remaining >= read:
+                attempt_timeout = usual  # urllib3 clones it per request: safe to share
+            else:
+                attempt_timeout = urllib3.Timeout(
+                    connect=min(connect, remaining), read=min(read, remaining)
+                )
             try:
                 raw, data = self._attempt(
                     method,
@@ -242,15 +331,13 @@ class Transport:
                 if delay is None:
                     raise connection_error(failure, method, safe_url) from exc
             else:
-                response = Response(
-                    status=raw.status,
-                    headers=raw.headers,
-                    data=data,
-                    request_id=response_request_id(raw.headers) or rid,
-                    raw=_read_response(raw, data),
-                )
-                log_response(method, safe_url, response, state.elapsed(), rid)
-                delay = state.after_status(response.status, response.headers)
+                status = raw.status
+                response = Response.received(status, raw.headers, data, rid, unread=raw)
+                if logger.isEnabledFor(logging.DEBUG):
+                    log_response(method, safe_url, response, state.elapsed(), rid)
+                if status not in policy.retry_statuses:  # the usual case: no retry to decide
+                    return response
+                delay = state.after_status(status, response.headers)
                 if delay is None:
                     return response
             log_retry(method, safe_url, delay, state.retries)
@@ -306,7 +393,7 @@ class Transport:
     ) -> urllib3.BaseHTTPResponse:
         if self._closed.is_set():
             raise KindeConnectionError("the transport is closed", url=url_for_log(url))
-        # preload_content=False: the body is read by _read_body, in chunks, capped.
+        # preload_content=False: the body is read by _read_body, within its cap.
         if fields is not None:
             return self._pool.request(
                 method,
@@ -318,15 +405,51 @@ class Transport:
                 redirect=False,
                 preload_content=False,
             )
-        return self._pool.request(
+        route = _route(url)
+        send: Callable[..., urllib3.BaseHTTPResponse]
+        if route is None:
+            send, target = self._pool.request, url
+        else:
+            # What PoolManager.request does for a body without form fields and without
+            # redirects, minus parsing the whole URL again on every call.
+            scheme, host, port, target = route
+            send = self._pool.connection_from_host(host, port=port, scheme=scheme).urlopen
+        return send(
             method,
-            url,
+            target,
             body=body,
             headers=dict(headers),
             timeout=timeout,
             redirect=False,
+            assert_same_host=False,  # what PoolManager passes its pools
             preload_content=False,
         )
+
+
+def _route(url: str) -> Optional[tuple[str, str, Optional[int], str]]:
+    """(scheme, host, port, request target) of ``url``, as urllib3's PoolManager finds
+    them, or None for a URL it should parse itself (no path, credentials, a fragment)."""
+    sep = url.find("://")
+    start = url.find("/", sep + 3) if sep > 0 else -1
+    if start < 0:
+        return None
+    origin, target = url[:start], url[start:]
+    if "#" in target:
+        return None
+    found = _origins.get(origin)
+    if found is None:
+        parts = urllib3.util.parse_url(origin)
+        if not parts.scheme or not parts.host or parts.auth or parts.path or parts.query:
+            return None
+        found = (parts.scheme, parts.host, parts.port)
+        if len(_origins) >= _SAFE_URLS_MAX:
+            _origins.clear()  # stay bounded, whatever a caller sends
+        _origins[origin] = found
+    return (*found, target)
+
+
+# "https://host:port" -> (scheme, host, port): parsed once each, not on every request.
+_origins: dict[str, tuple[str, str, Optional[int]]] = {}
 
 
 class _DeadlinePassed(Exception):
@@ -334,8 +457,21 @@ class _DeadlinePassed(Exception):
 
 
 def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url: str) -> bytes:
-    """The whole body, read in chunks, failing as soon as it passes ``limit`` bytes."""
-    check_content_length(raw.headers, limit, method, safe_url)
+    """The whole body, failing as soon as it passes ``limit`` bytes.
+
+    An identity body of known length within the cap (the usual API answer) is read in
+    one call: http.client reads exactly the ``Content-Length`` bytes (none after a HEAD),
+    so the cap holds without chunks. Anything else (chunked, compressed) is read in
+    chunks and counted."""
+    # urllib3 parsed Content-Length into length_remaining (None: chunked or absent).
+    length: Optional[int] = getattr(raw, "length_remaining", None)
+    if length is not None:
+        if length > limit:
+            raise too_large(method, safe_url, limit)
+        if not raw.headers.get("Content-Encoding"):
+            return raw.read()
+    else:
+        check_content_length(raw.headers, limit, method, safe_url)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -413,22 +549,54 @@ def request_headers(
     ``X-Request-Id`` of the call's headers, else one of the transport's headers (any
     spelling); only without one is a new id made. Exactly one ``X-Request-Id`` is sent.
     """
-    rid = request_id or _find_header(per_call, REQUEST_ID_HEADER)
-    rid = rid or _find_header(defaults, REQUEST_ID_HEADER) or uuid.uuid4().hex
-    merged = {**defaults, **(per_call or {})}
-    lowered = REQUEST_ID_HEADER.lower()
-    headers = {k: v for k, v in merged.items() if k.lower() != lowered}
-    headers[REQUEST_ID_HEADER] = rid
+    headers = {**defaults, **per_call} if per_call else dict(defaults)
+    # Any spelling of the header is dropped (one is sent); the length is checked first,
+    # as few header names are 12 characters long.
+    spelled = [k for k in headers if len(k) == _ID_LENGTH and k.lower() == _ID_LOWER]
+    if spelled:
+        for key in spelled:
+            del headers[key]
+        rid = request_id or _find_header(per_call) or _find_header(defaults)
+    else:
+        rid = request_id
+    headers[REQUEST_ID_HEADER] = rid = rid or new_request_id()
     return headers, rid
 
 
-def _find_header(headers: Optional[Mapping[str, str]], name: str) -> Optional[str]:
-    if not headers:
-        return None
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered and value:
-            return str(value)
+_ID_LOWER = REQUEST_ID_HEADER.lower()
+_ID_LENGTH = len(_ID_LOWER)
+# The bits of a version 4 (random) UUID, as uuid.uuid4() sets them.
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Its own generator: request ids need no secrecy (os.urandom would cost a system call per
+# request), but must not repeat when an application seeds the random module.
+_id_random = random.Random()  # noqa: S311 - ids for correlation, not secrets
+if hasattr(os, "register_at_fork"):  # forked workers must not share the parent's ids
+    os.register_at_fork(after_in_child=_id_random.seed)
+
+
+def new_request_id() -> str:
+    """A random version 4 UUID as 32 hex digits, the shape ``uuid.uuid4().hex`` has."""
+    bits = (_id_random.getrandbits(128) & _UUID4_KEEP) | _UUID4_SET
+    return bits.to_bytes(16, "big").hex()
+
+
+def _find_header(headers: Optional[Mapping[str, str]]) -> Optional[str]:
+    """The request id set in ``headers`` (any spelling), if any."""
+    if headers:
+        for key, value in headers.items():
+            if len(key) == _ID_LENGTH and key.lower() == _ID_LOWER and value:
+                return str(value)
+    return None
+
+
+def content_length(headers: Mapping[str, str]) -> Optional[int]:
+    """The body length ``Content-Length`` announces, or None without a valid one."""
+    announced = headers.get("Content-Length") or headers.get("content-length")
+    if announced:
+        announced = announced.strip()
+        if announced.isdigit():
+            return int(announced)
     return None
 
 
@@ -439,8 +607,8 @@ def check_content_length(
     answer announces the length of a body it does not send.)"""
     if method == "HEAD":
         return
-    announced = headers.get("Content-Length") or headers.get("content-length")
-    if announced and announced.strip().isdigit() and int(announced) > limit:
+    announced = content_length(headers)
+    if announced is not None and announced > limit:
         raise too_large(method, safe_url, limit)
 
 
@@ -462,6 +630,8 @@ def deadline_error(method: str, safe_url: str, policy: RetryPolicy) -> KindeTime
 def log_response(
     method: str, safe_url: str, response: Response, elapsed: float, sent_id: str
 ) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
     # Both ids when they differ: the one we sent (the caller's, for their own logs) and
     # the one the server answered with (for Kinde support).
     ids = sent_id if response.request_id == sent_id else f"{sent_id}, server {response.request_id}"

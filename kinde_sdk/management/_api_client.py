@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 from urllib.parse import quote
 
 from kinde_sdk_generated.api_client import ApiClient, RequestSerialized
@@ -34,9 +33,9 @@ from ..errors import api_error_from_response
 from ._responses import parse_response
 
 
-@dataclass(frozen=True)
-class OutgoingRequest:
-    """An API request as the transport takes it, without its credential."""
+class OutgoingRequest(NamedTuple):
+    """An API request as the transport takes it, without its credential. (A tuple: one
+    is made per call, and a tuple is the cheapest immutable record to make.)"""
 
     method: str
     url: str
@@ -66,11 +65,16 @@ def outgoing_request(
     timeout: TimeoutArg,
 ) -> OutgoingRequest:
     """The request the generated ``param_serialize`` described, ready to send (no I/O)."""
-    headers = {k: str(v) for k, v in (header_params or {}).items()}
-    # The M2M token is the only credential this client sends: an Authorization
-    # header passed in (say, an end user's bearer token) never replaces it.
-    for name in [k for k in headers if k.lower() == "authorization"]:
-        del headers[name]
+    headers: dict[str, str] = {}
+    for name, value in (header_params or {}).items():
+        # The M2M token is the only credential this client sends: an Authorization
+        # header passed in (say, an end user's bearer token) never replaces it. (The
+        # length first: most names are not 13 characters long.)
+        if len(name) == 13 and name.lower() == "authorization":
+            continue
+        headers[name] = value if type(value) is str else str(value)
+    if body is None and not post_params:  # the usual call: nothing to encode
+        return OutgoingRequest(method, url, headers, None, None, False, timeout)
     payload, fields, multipart = _encode_body(headers, body, post_params)
     return OutgoingRequest(method, url, headers, payload, fields, multipart, timeout)
 
@@ -95,12 +99,17 @@ class TransportRESTResponse(RESTResponse):
     in the shape the generated deserializer reads."""
 
     def __init__(self, response: Response) -> None:
-        self.response = response.raw
+        self._response = response
         self.status = response.status
         self.reason = ""
         self._body = response.data
         self._headers = response.headers
         self.data = response.data  # type: ignore[assignment]  # declared None until read
+
+    @property
+    def response(self) -> Any:
+        # The urllib3 response, copied only for a caller that reads it.
+        return self._response.raw
 
     def read(self) -> bytes:
         return self._body
@@ -194,9 +203,18 @@ class TransportApiClient(ApiClient):
         _request_timeout: TimeoutArg = None,
     ) -> RESTResponse:
         request = outgoing_request(method, url, header_params, body, post_params, _request_timeout)
+        transport = self._transport
 
         def send(token: str) -> Response:
-            return self._transport.request(method, url, **request.send_kwargs(token))
+            return transport.request(
+                method,
+                url,
+                headers={**request.headers, "Authorization": "Bearer " + token},
+                body=request.body,
+                fields=request.fields,
+                encode_multipart=request.multipart,
+                timeout=request.timeout,
+            )
 
         # On a 401: one fresh token, one replay (the token may have been revoked).
         response = self._tokens.send_with_token(send)
@@ -245,6 +263,8 @@ def _encode_body(
     post_params: Optional[list[tuple[str, Any]]],
 ) -> tuple[Optional[bytes], Optional[list[tuple[str, Any]]], bool]:
     """Return (raw body, form fields, multipart?) the way the spec's content type says."""
+    if body is None and not post_params:
+        return None, None, False
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if post_params:
         multipart = content_type.startswith("multipart/")
@@ -290,12 +310,13 @@ def _lean_url(
 ) -> Optional[str]:
     """The request URL for scalar parameters, as ``ApiClient.param_serialize`` builds it;
     None when a parameter is not a plain scalar."""
-    for name, value in (path_params or {}).items():
-        if type(value) not in (str, int):
-            return None
-        resource_path = resource_path.replace(
-            "{" + name + "}", quote(str(value), safe=config.safe_chars_for_path_param)
-        )
+    if path_params:
+        for name, value in path_params.items():
+            if type(value) not in (str, int):
+                return None
+            resource_path = resource_path.replace(
+                "{" + name + "}", quote(str(value), safe=config.safe_chars_for_path_param)
+            )
     url: str = config.host + resource_path
     if query_params:
         parts = []
@@ -303,6 +324,12 @@ def _lean_url(
             text = _quoted(value)
             if text is None:
                 return None
-            parts.append(f"{quote(name)}={text}")
+            key = _quoted_names.get(name)
+            if key is None:
+                key = _quoted_names[name] = quote(name)  # the spec's few names, once each
+            parts.append(key + "=" + text)
         url += "?" + "&".join(parts)
     return url
+
+
+_quoted_names: dict[str, str] = {}

@@ -12,8 +12,7 @@ required fields read back) exists once, like httpx's ``Auth.auth_flow``.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, TypeVar, Union, overload
 
 if TYPE_CHECKING:
     from ._flags import FeatureFlag, FeatureFlagList
@@ -25,45 +24,58 @@ T = TypeVar("T")
 DEFAULT_ALLOW_OVERRIDE_LEVEL = "env"
 
 
-@dataclass(frozen=True)
-class Call:
-    """One operation to run: ``client.<api>.<method>(**kwargs)``."""
+class Call(NamedTuple):
+    """One operation to run: ``client.<api>.<method>(**kwargs)``. (A tuple: one is made
+    per convenience call, and a tuple is the cheapest immutable record to make.)"""
 
     api: str
     method: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any]
 
 
 Flow = Generator[Call, Any, T]
 
 
-def run(client: Any, flow: Flow[T]) -> T:
+@overload
+def run(client: Any, flow: Call) -> Any: ...
+@overload
+def run(client: Any, flow: Flow[T]) -> T: ...
+def run(client: Any, flow: Union[Flow[T], Call]) -> Any:
     """Drive ``flow`` with the sync client's operations."""
+    if isinstance(flow, Call):  # one(): a single operation, no generator to drive
+        return _operation(client, flow)(**flow.kwargs)
     try:
         call = next(flow)
         while True:
             call = flow.send(_operation(client, call)(**call.kwargs))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
-async def arun(client: Any, flow: Flow[T]) -> T:
+@overload
+async def arun(client: Any, flow: Call) -> Any: ...
+@overload
+async def arun(client: Any, flow: Flow[T]) -> T: ...
+async def arun(client: Any, flow: Union[Flow[T], Call]) -> Any:
     """Drive ``flow`` with the async client's operations."""
+    if isinstance(flow, Call):
+        return await _operation(client, flow)(**flow.kwargs)
     try:
         call = next(flow)
         while True:
             call = flow.send(await _operation(client, call)(**call.kwargs))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def _operation(client: Any, call: Call) -> Callable[..., Any]:
     return getattr(getattr(client, call.api), call.method)  # type: ignore[no-any-return]
 
 
-def one(api: str, method: str, **kwargs: Any) -> Flow[Any]:
-    """A convenience that is exactly one operation."""
-    return (yield Call(api, method, kwargs))
+def one(api: str, method: str, **kwargs: Any) -> Call:
+    """A convenience that is exactly one operation: the Call itself (run and arun make
+    it without driving a generator, the most common convenience at its least cost)."""
+    return Call(api, method, kwargs)
 
 
 # -- users -------------------------------------------------------------------------------
@@ -181,7 +193,7 @@ def get_feature_flags(page_size: Optional[int]) -> Flow[FeatureFlagList]:
     only list-all-flags operation is the environment's, and it is not paginated)."""
     from ._flags import FeatureFlag, FeatureFlagList
 
-    response = yield Call("environments", "get_environement_feature_flags")
+    response = yield Call("environments", "get_environement_feature_flags", {})
     flags = [
         FeatureFlag(
             key=key,

@@ -282,6 +282,42 @@ def test_the_watchdog_does_not_touch_a_connection_after_its_call(server: Hostile
         assert transport.request("GET", server.url_for("/ok")).status == 200
 
 
+def test_a_shorter_deadline_is_kept_while_a_longer_one_is_in_flight(
+    server: HostileServer,
+) -> None:
+    # The watchdog sleeps until the earliest deadline it knows; a call with an earlier
+    # one, started meanwhile (from another thread), must wake it, not wait for the other.
+    import threading
+
+    server.routes["/hole"] = Route("black_hole")
+    server.routes["/r"] = Route("trickle_body")
+    slow_errors: list[BaseException] = []
+
+    def slow_call() -> None:
+        patient = RetryPolicy(max_retries=0, deadline=600)
+        with Transport(timeout=600, retry=patient) as transport:
+            try:
+                transport.request("GET", server.url_for("/hole"))
+            except Exception as exc:
+                slow_errors.append(exc)
+
+    slow = threading.Thread(target=slow_call, daemon=True)
+    slow.start()
+    for _ in range(200):  # until the slow call has reached the server
+        if server.count("/hole"):
+            break
+        time.sleep(0.05)
+    assert server.count("/hole") == 1
+    with Transport(timeout=1, retry=POLICY) as transport:
+        error, elapsed = timed(lambda: transport.request("GET", server.url_for("/r")))
+    assert isinstance(error, KindeTimeoutError) and "deadline" in str(error)
+    assert elapsed < BOUND
+    assert slow.is_alive()  # the short call ended on its own deadline, not the other's
+    server.stop()  # ends the slow call
+    slow.join(timeout=BOUND)
+    assert not slow.is_alive() and slow_errors
+
+
 @pytest.mark.parametrize("mode", TRICKLES)
 def test_a_trickling_tls_response_ends_at_the_deadline(tmp_path: Any, mode: str) -> None:
     # Kinde is HTTPS: the watchdog must interrupt a read inside TLS too.

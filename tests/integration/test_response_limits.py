@@ -3,6 +3,7 @@ a 200 MB JWKS is refused after about 1 MB, without buffering the rest."""
 
 from __future__ import annotations
 
+import gzip
 import time
 import tracemalloc
 
@@ -75,6 +76,21 @@ def test_a_body_at_the_limit_passes_and_one_byte_more_fails(server: HostileServe
             transport.request("GET", server.url_for("/over"))
         # The refused response's connection was closed, not reused half-read.
         assert transport.request("GET", server.url_for("/exact")).status == 200
+
+
+def test_the_cap_counts_the_decoded_bytes_of_a_compressed_body(server: HostileServer) -> None:
+    # 2 KB of gzip that inflate to 1 MB: the cap applies to what the caller gets.
+    packed = gzip.compress(b"x" * MIB)
+    assert len(packed) < 5000
+    server.routes["/gz"] = Route(body=packed, headers={"Content-Encoding": "gzip"})
+    with Transport(timeout=10, retry=POLICY, limits=ResponseLimits(management=MIB)) as ok:
+        assert ok.request("GET", server.url_for("/gz")).data == b"x" * MIB
+    small = ResponseLimits(management=MIB - 1)
+    with (
+        Transport(timeout=10, retry=POLICY, limits=small) as t,
+        pytest.raises(ResponseTooLargeError),
+    ):
+        t.request("GET", server.url_for("/gz"))
 
 
 def test_the_cap_is_not_retried(server: HostileServer) -> None:

@@ -576,3 +576,37 @@ def test_timeouts_must_be_positive(timeout: float | tuple[float, float]) -> None
 )
 def test_url_for_log_drops_credentials_and_query(url: str, safe: str) -> None:
     assert url_for_log(url) == safe
+
+
+def test_a_response_is_read_only_and_its_repr_shows_no_headers_or_body(
+    httpserver: HTTPServer, transport: Transport
+) -> None:
+    httpserver.expect_request("/r").respond_with_data(
+        "secret-body", headers={"Set-Cookie": "s=secret-cookie"}
+    )
+    response = transport.request("GET", httpserver.url_for("/r"))
+    with pytest.raises(AttributeError):
+        response.status = 500
+    assert "secret" not in repr(response)
+    assert repr(response) == f"Response(status=200, request_id={response.request_id!r})"
+    # The generated request id is a version 4 UUID, as uuid.uuid4().hex gives.
+    assert uuid.UUID(hex=response.request_id).version == 4
+    assert response.raw is response.raw  # the read copy is made once
+    assert response.raw.data == b"secret-body"
+
+
+def test_the_request_target_is_what_urllib3_would_send() -> None:
+    from urllib3.util import parse_url
+
+    from kinde_sdk._transport import _route
+
+    for url in (
+        "http://127.0.0.1:5000/api/v1/users?page_size=20&next_token=a%2Bb",
+        "https://Tenant.kinde.com/oauth2/token",
+        "http://[::1]:8080/api/v1/users/kp_1",
+    ):
+        parts = parse_url(url)
+        assert _route(url) == (parts.scheme, parts.host, parts.port, parts.request_uri)
+    # urllib3 parses these itself: credentials, a fragment, no path.
+    for url in ("http://u:p@h/x", "http://h/x#f", "http://h", "h/x"):
+        assert _route(url) is None

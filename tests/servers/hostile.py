@@ -29,6 +29,7 @@ class Route:
     # trickle: seconds between bytes; size: bytes of a trickled or huge body
     interval: float = 0.25
     size: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # more response headers
 
 
 def self_signed_tls(directory: str) -> tuple[ssl.SSLContext, str]:
@@ -199,6 +200,7 @@ class HostileServer:
             lines.append("Transfer-Encoding: chunked")
         else:
             lines.append(f"Content-Length: {length}")
+        lines.extend(f"{name}: {value}" for name, value in route.headers.items())
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     def _trickle(self, conn: socket.socket, data: bytes, interval: float) -> bool:
