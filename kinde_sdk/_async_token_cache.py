@@ -129,6 +129,7 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
                 self.token_url,
                 fields=self._fields(),
                 headers={"Accept": "application/json"},
+                kind="token",
             )
         except KindeConnectionError as exc:
             raise TokenError(f"the token endpoint could not be reached: {exc}") from exc

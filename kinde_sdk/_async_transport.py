@@ -177,7 +177,7 @@ class AsyncTransport:
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)
         if slots is None:
-            slots = self._slots[loop] = _Slots(loop, self.pool_maxsize)
+            slots = self._slots[loop] = _Slots(self.pool_maxsize)
         while True:
             remaining = state.remaining()
             if remaining <= 0:
@@ -288,10 +288,11 @@ class _Slots:
     cancelled after being handed one passes it on.
     """
 
-    __slots__ = ("_free", "_loop", "_waiters")
+    # No reference to its loop: the transport keys these by loop weakly, and a value that
+    # held its key would keep every finished loop alive.
+    __slots__ = ("_free", "_waiters")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
-        self._loop = loop
+    def __init__(self, size: int) -> None:
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -299,9 +300,10 @@ class _Slots:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return True
-        waiter: asyncio.Future[None] = self._loop.create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = self._loop.call_later(timeout, _expire, waiter)
+        timer = loop.call_later(timeout, _expire, waiter)
         try:
             await waiter
         except asyncio.TimeoutError:

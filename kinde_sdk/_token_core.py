@@ -40,6 +40,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from ._retry import failure_backoff
 from .errors import TokenError
 
 logger = logging.getLogger("kinde_sdk")
@@ -184,9 +185,9 @@ def refresh_point(expires_at: float, lifetime: float, margin: float) -> float:
 
 def backoff_delay(failures: int, rand: Callable[[], float] = random.random) -> float:
     """Seconds before the next try after ``failures`` consecutive failures: exponential,
-    capped, with jitter in [50 %, 100 %] so that many processes do not retry in step."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2.0 ** max(0, failures - 1))
-    return ceiling * (0.5 + 0.5 * rand())
+    capped, with jitter in [50 %, 100 %] so that many processes do not retry in step.
+    The shared rule, whose exponent is bounded: an outage of any length never overflows."""
+    return failure_backoff(max(failures, 1), BACKOFF_BASE, BACKOFF_MAX, rand)
 
 
 def copy_error(error: TokenError, note: Optional[str] = None) -> TokenError:

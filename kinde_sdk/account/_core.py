@@ -21,7 +21,7 @@ import importlib
 import json
 import typing
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -87,7 +87,8 @@ class Call:
     method: str
     path: str
     query: tuple[tuple[str, str], ...] = ()
-    form: Optional[tuple[tuple[str, str], ...]] = None
+    # Never in a repr: introspect and revoke send the user's token (and a client secret).
+    form: Optional[tuple[tuple[str, str], ...]] = field(default=None, repr=False)
     model: Optional[str] = None
 
     def url(self, origin: str) -> str:
@@ -172,11 +173,11 @@ class AccountCore:
         mode a difference raises; otherwise the body is kept as sent and each difference
         is logged once per model and field (``kinde_sdk.management`` logger, WARNING, never
         the value)."""
-        from ..management._lenient import warn_drift
+        from .._lenient import warn_drift
 
         module_name, _, class_name = str(call.model).rpartition(".")
         module = importlib.import_module(f"{GENERATED_PACKAGE}.models.{module_name}")
-        problems = strict_problems(getattr(module, class_name), response.data)
+        problems = strict_problems(getattr(module, class_name), response.data, nulls=self.strict)
         if problems and self.strict:
             shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
             raise ResponseValidationError(
@@ -360,7 +361,7 @@ class AccountCore:
         return None
 
 
-def strict_problems(model: Any, body: bytes) -> list[str]:
+def strict_problems(model: Any, body: bytes, *, nulls: bool = True) -> list[str]:
     """Where ``body`` differs from ``model`` (a generated model), as ``loc: type``.
 
     A oneOf field (a flag's or property's ``value``) is generated as a wrapper model that
@@ -368,10 +369,13 @@ def strict_problems(model: Any, body: bytes) -> list[str]:
     with the wrapper's own ``from_json`` instead."""
     from pydantic import ValidationError
 
-    from ..management._lenient import null_problems
+    from .._lenient import null_problems
 
     try:
-        return null_problems(model.model_validate_json(body))
+        parsed = model.model_validate_json(body)
+        # Nulls are kept as None either way; only the strict mode pays for finding them,
+        # as for the Management API.
+        return null_problems(parsed) if nulls else []
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
     data = json.loads(body)
@@ -383,7 +387,7 @@ def strict_problems(model: Any, body: bytes) -> list[str]:
 
 
 def _one_of_accepts(model: Any, data: Any, loc: tuple[Any, ...]) -> bool:
-    from ..management._lenient import _field_names, _is_kinde_model, _is_model, _strip
+    from .._lenient import _field_names, _is_kinde_model, _is_model, _strip
 
     cls, value = model, data
     try:

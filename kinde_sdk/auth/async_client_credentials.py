@@ -91,6 +91,10 @@ class AsyncClientCredentials(CredentialsSettings):
         with self._loops_lock:
             state = self._loops.get(loop)
             if state is None:
+                # A state holds objects bound to its loop (and so the loop itself): forget
+                # the states of finished loops, e.g. one asyncio.run() per job.
+                for finished in [old for old in self._loops if old.is_closed()]:
+                    del self._loops[finished]
                 if self._given_transport is not None:
                     state = _LoopState(self._given_transport, owned=False)
                 else:
@@ -124,7 +128,10 @@ class AsyncClientCredentials(CredentialsSettings):
     async def _discover_token_url(self, transport: AsyncTransport) -> str:
         try:
             response = await transport.request(
-                "GET", self._discovery_url(), headers={"Accept": "application/json"}
+                "GET",
+                self._discovery_url(),
+                headers={"Accept": "application/json"},
+                kind="discovery",
             )
         except KindeConnectionError as exc:
             raise self._discovery_failed(exc) from exc

@@ -113,7 +113,12 @@ class Claims(dict[str, Any]):
     def expires_at(self) -> Optional[datetime]:
         """``exp`` as an aware UTC datetime."""
         exp = self.exp
-        return None if exp is None else datetime.fromtimestamp(exp, tz=timezone.utc)
+        if exp is None:
+            return None
+        try:
+            return datetime.fromtimestamp(exp, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None  # outside what datetime can hold: as documented, never raise
 
     # --- OAuth / OpenID Connect --------------------------------------------------------
 

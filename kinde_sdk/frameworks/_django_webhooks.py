@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any, Callable, Optional, cast
 
 from django.conf import settings as django_settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from .._config import from_env
 from ..webhooks import WebhookReceiver
 from ._webhooks import DEFAULT_MAX_BODY, Answer, build_receiver, read_body, run_sync
 
@@ -25,7 +25,7 @@ def _default_domain() -> Optional[str]:
         value = getattr(django_settings, name, None) if django_settings.configured else None
         if value:
             return str(value)
-    return os.environ.get("KINDE_DOMAIN") or os.environ.get("KINDE_HOST")
+    return from_env(None, "KINDE_HOST", "KINDE_DOMAIN")
 
 
 def kinde_webhook(

@@ -263,8 +263,6 @@ def _encode_body(
     post_params: Optional[list[tuple[str, Any]]],
 ) -> tuple[Optional[bytes], Optional[list[tuple[str, Any]]], bool]:
     """Return (raw body, form fields, multipart?) the way the spec's content type says."""
-    if body is None and not post_params:
-        return None, None, False
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if post_params:
         multipart = content_type.startswith("multipart/")

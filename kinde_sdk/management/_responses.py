@@ -12,7 +12,7 @@ else. When the strict parse fails:
 
 - ``strict=True`` raises :class:`~kinde_sdk.errors.ResponseValidationError` (the SDK's
   own tests against Prism use it, so that SDK bugs surface);
-- otherwise the body is built leniently by :mod:`._lenient`, which keeps every value and
+- otherwise the body is built leniently by :mod:`kinde_sdk._lenient`, which keeps every value and
   field the server sent and logs one warning per model and field.
 
 Error statuses are not handled here: the client raises
@@ -30,8 +30,8 @@ from typing import Any, Optional, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .._lenient import describe_errors, lenient_value, null_problems, warn_drift
 from ..errors import ResponseValidationError
-from ._lenient import describe_errors, lenient_value, null_problems, warn_drift
 
 __all__ = ["parse_response", "response_type_for"]
 

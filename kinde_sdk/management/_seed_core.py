@@ -172,9 +172,10 @@ def update_role(
     from kinde_sdk_generated.models.update_roles_request import UpdateRolesRequest
 
     if name is None or key is None:
-        current = (yield Call("roles", "get_role", {"role_id": role_id})).role
-        name = name if name is not None else getattr(current, "name", None)
-        key = key if key is not None else getattr(current, "key", None)
+        # A drifted answer is kept as sent (possibly None or a plain dict): read it softly.
+        current = _read((yield Call("roles", "get_role", {"role_id": role_id})), "role")
+        name = name if name is not None else _read(current, "name")
+        key = key if key is not None else _read(current, "key")
     if name is None or key is None:
         from ..errors import KindeConfigurationError
 
@@ -194,23 +195,32 @@ def get_feature_flags(page_size: Optional[int]) -> Flow[FeatureFlagList]:
     from ._flags import FeatureFlag, FeatureFlagList
 
     response = yield Call("environments", "get_environement_feature_flags", {})
+    settings = _read(response, "feature_flags")
     flags = [
         FeatureFlag(
             key=key,
             id=key,
-            type=getattr(setting, "type", None),
-            value=getattr(setting, "value", None),
+            type=_read(setting, "type"),
+            value=_read(setting, "value"),
         )
-        for key, setting in sorted((response.feature_flags or {}).items())
+        for key, setting in sorted(settings.items() if isinstance(settings, dict) else ())
     ]
     if page_size is not None:
         flags = flags[: max(page_size, 0)]
     return FeatureFlagList(
-        code=response.code,
-        message=response.message,
+        code=_read(response, "code"),
+        message=_read(response, "message"),
         feature_flags=flags,
-        next_token=response.next_token,
+        next_token=_read(response, "next_token"),
     )
+
+
+def _read(value: Any, name: str) -> Any:
+    """``value.name`` of a typed model, or ``value[name]`` of a body the lenient parser
+    kept as a plain dict; None when neither has it."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
 
 
 def create_feature_flag(

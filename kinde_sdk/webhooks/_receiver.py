@@ -176,8 +176,12 @@ class WebhookReceiver:
             state = self._state(record, now)
             if state is not DeliveryState.NEW:
                 return Delivery(event, state, key)
-            self._storage.set(
-                key, {"state": "processing", "at": now, "until": now + self.retention}
+            # Expiring records: backends with expiry drop them by themselves; _purge
+            # remains for those without.
+            self._storage.set_expiring(
+                key,
+                {"state": "processing", "at": now, "until": now + self.retention},
+                self.retention,
             )
         return Delivery(event, DeliveryState.NEW, key)
 
@@ -187,8 +191,10 @@ class WebhookReceiver:
             return
         now = self._clock()
         with self._lock:
-            self._storage.set(
-                delivery.key, {"state": "done", "at": now, "until": now + self.retention}
+            self._storage.set_expiring(
+                delivery.key,
+                {"state": "done", "at": now, "until": now + self.retention},
+                self.retention,
             )
 
     def release(self, delivery: Delivery) -> None:

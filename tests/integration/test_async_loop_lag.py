@@ -110,4 +110,6 @@ async def test_100_slow_calls_never_stall_the_loop(slow_server: str) -> None:
     # ... and the ticker kept running all along.
     assert len(stalls) > 10
     print(f"largest stall {max(stalls) * 1000:.1f} ms over {len(stalls)} ticks")
-    assert max(stalls) < SLOW / 2, f"the event loop stalled for {max(stalls):.3f}s"
+    # A blocking send would stall for at least SLOW; parsing 100 answers that land at
+    # once may take a while on a busy machine, so the bound leaves room for that.
+    assert max(stalls) < SLOW * 0.9, f"the event loop stalled for {max(stalls):.3f}s"

@@ -228,7 +228,7 @@ async def test_cancelled_waiters_give_their_connection_back(
 
 
 async def test_a_slot_handed_to_a_waiter_cancelled_before_it_runs_is_passed_on() -> None:
-    slots = _Slots(asyncio.get_running_loop(), 1)
+    slots = _Slots(1)
     assert await slots.acquire(10.0)
     handed = asyncio.ensure_future(slots.acquire(10.0))
     after = asyncio.ensure_future(slots.acquire(10.0))

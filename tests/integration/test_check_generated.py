@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests._spec_lock import lock_copy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,8 @@ def test_an_unreadable_lock(tmp_path: Path) -> None:
 
 
 def test_a_failing_generator(tmp_path: Path) -> None:
+    # The generator's jar comes with the `build` extra, installable on Python >= 3.10.
+    pytest.importorskip("openapi_generator_cli")
     config = tmp_path / "broken-config.yaml"
     config.write_text("generatorName: no-such-generator\n")
     line = one_error_line(check(lock_copy(tmp_path, {"generator_config": str(config)})))

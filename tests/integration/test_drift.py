@@ -32,9 +32,9 @@ from typing import Any, Optional
 
 import pytest
 
+from kinde_sdk._lenient import reset_drift_warnings
 from kinde_sdk.errors import ResponseValidationError
 from kinde_sdk.management import ManagementClient
-from kinde_sdk.management._lenient import reset_drift_warnings
 from tests._loopback import LoopbackKinde
 from tests._spec_examples import Operation, operations, resolve, sample
 from tests.integration.test_all_operations import (

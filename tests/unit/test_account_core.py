@@ -127,7 +127,7 @@ def test_strict_mode_reports_drift_and_accepts_every_one_of_value() -> None:
 
 
 def test_lenient_mode_logs_each_difference_once(caplog: pytest.LogCaptureFixture) -> None:
-    from kinde_sdk.management._lenient import reset_drift_warnings
+    from kinde_sdk._lenient import reset_drift_warnings
 
     reset_drift_warnings()
     drifted = {"data": {"feature_flags": [{"key": "f", "value": [1]}]}, "surprise": 1}

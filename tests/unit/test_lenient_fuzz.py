@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from kinde_sdk._lenient import reset_drift_warnings
 from kinde_sdk.errors import ResponseValidationError
-from kinde_sdk.management._lenient import reset_drift_warnings
 from kinde_sdk.management._responses import parse_response
 from tests.unit.test_generated_parsing import RESPONSES, _declared_model
 

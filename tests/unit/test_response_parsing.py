@@ -12,8 +12,8 @@ from typing import Any, Optional
 import pytest
 from pydantic import ValidationError
 
+from kinde_sdk._lenient import lenient_model, reset_drift_warnings
 from kinde_sdk.errors import ResponseValidationError
-from kinde_sdk.management._lenient import lenient_model, reset_drift_warnings
 from kinde_sdk.management._responses import parse_response, response_type_for
 from kinde_sdk_generated._kinde_model import KindeModel
 from kinde_sdk_generated.models.get_application_response import GetApplicationResponse

@@ -1,6 +1,7 @@
 """Build a generated model from a JSON value that differs from the spec, losing nothing.
 
-Only reached when the strict parse of a response failed (see ``_responses.py``), so none
+Only reached when the strict parse of a response failed (see
+``kinde_sdk/management/_responses.py``; the Account API's checks use it too), so none
 of this runs for a body that matches the spec. The walk follows the model's declared
 fields and, at each level, first asks pydantic to validate the value strictly; only what
 fails is handled here:
