@@ -40,6 +40,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from ._error_copy import copy_error
 from ._retry import failure_backoff
 from .errors import TokenError
 
@@ -188,22 +189,6 @@ def backoff_delay(failures: int, rand: Callable[[], float] = random.random) -> f
     capped, with jitter in [50 %, 100 %] so that many processes do not retry in step.
     The shared rule, whose exponent is bounded: an outage of any length never overflows."""
     return failure_backoff(max(failures, 1), BACKOFF_BASE, BACKOFF_MAX, rand)
-
-
-def copy_error(error: TokenError, note: Optional[str] = None) -> TokenError:
-    """A fresh TokenError with the same fields, for one more caller (an exception object
-    raised in several threads at once would share, and garble, its traceback)."""
-    message = error.args[0] if error.args else "token request failed"
-    if note:
-        message = f"{message} ({note})"
-    copy = TokenError(
-        message,
-        error=error.error,
-        error_description=error.error_description,
-        status=error.status,
-    )
-    copy.__cause__ = error.__cause__
-    return copy
 
 
 # -- decisions ---------------------------------------------------------------------------

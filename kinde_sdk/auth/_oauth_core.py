@@ -32,6 +32,7 @@ from typing import Any, Callable, NoReturn, Optional, Protocol, Union
 from urllib.parse import urlsplit
 
 from .._config import from_env, is_loopback_host, normalize_domain, require
+from .._error_copy import copy_error
 from .._retry import failure_backoff
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig, StorageManager
 from ..errors import (
@@ -86,9 +87,9 @@ class _Failure:
         return now < self.retry_at
 
     def reraise(self) -> NoReturn:
-        # The same error object for every caller in the backoff: drop the traceback of
-        # the previous raise, so that it does not grow with every re-raise.
-        raise self.error.with_traceback(None)
+        # Each caller in the backoff gets its own copy: one object raised in several
+        # threads or tasks at once would share, and garble, its traceback and context.
+        raise copy_error(self.error)
 
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
