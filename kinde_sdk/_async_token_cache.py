@@ -28,6 +28,7 @@ from ._token_core import (
     Sleep,
     StoreOp,
     WaitFlight,
+    fresh_token,
     invalidate_flow,
     token_flow,
 )
@@ -88,9 +89,8 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
 
     async def token(self) -> str:
         """A valid access token, from the cache or from one token request."""
-        slot = self._slot
-        value = slot.value
-        if value is not None and self._clock() < slot.refresh_at:
+        value = fresh_token(self._slot, self._clock)
+        if value is not None:
             return value
         return await adrive(token_flow(self._flow), self._perform)
 

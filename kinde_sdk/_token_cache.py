@@ -41,6 +41,7 @@ from ._token_core import (
     StoreUnavailable,
     TokenSlot,
     WaitFlight,
+    fresh_token,
     invalidate_flow,
     token_flow,
 )
@@ -212,10 +213,9 @@ class ClientCredentialsTokenProvider(TokenProviderBase[Transport]):
 
     def token(self) -> str:
         """A valid access token, from the cache or from one token request."""
-        slot = self._slot
         # The fast path, without the flow: a fresh token.
-        value = slot.value
-        if value is not None and self._clock() < slot.refresh_at:
+        value = fresh_token(self._slot, self._clock)
+        if value is not None:
             return value
         return drive(token_flow(self._flow), self._perform)
 

@@ -136,40 +136,6 @@ class Flight:
         callback()
 
 
-class TokenSlot:
-    """The cached token of one set of credentials, shared by every client using them.
-
-    All times are seconds of the provider's monotonic ``clock``. ``lock`` guards the
-    fields and is only ever held for a few assignments (no I/O under it), so taking it
-    from an event loop does not block the loop.
-    """
-
-    __slots__ = (
-        "__weakref__",
-        "expires_at",
-        "failures",
-        "flight",
-        "last_error",
-        "lock",
-        "refresh_at",
-        "retry_at",
-        "value",
-    )
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.value: Optional[str] = None
-        self.refresh_at = 0.0
-        self.expires_at = 0.0
-        self.flight: Optional[Flight] = None
-        self.failures = 0
-        self.retry_at = 0.0
-        self.last_error: Optional[TokenError] = None
-
-    def valid(self, now: float) -> Optional[str]:
-        return self.value if self.value is not None and now < self.expires_at else None
-
-
 @dataclass(frozen=True)
 class Issued:
     """A token and when it stops being valid, in the provider's monotonic clock."""
@@ -177,6 +143,54 @@ class Issued:
     token: str
     expires_at: float
     refresh_at: float
+
+
+class TokenSlot:
+    """The cached token of one set of credentials, shared by every client using them.
+
+    All times are seconds of the provider's monotonic ``clock``. ``lock`` guards the
+    fields and is only ever held for a few assignments (no I/O under it), so taking it
+    from an event loop does not block the loop.
+
+    ``current`` is the cached token with its deadlines as one immutable :class:`Issued`,
+    replaced whole on each change. The fast path reads it without the lock, once: token
+    and deadlines then always come from the same fetch. (As separate attributes, a
+    refresh landing between two reads could pair the old, expired token with the new
+    token's deadline, and serve it.)
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "current",
+        "failures",
+        "flight",
+        "last_error",
+        "lock",
+        "retry_at",
+    )
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.current: Optional[Issued] = None
+        self.flight: Optional[Flight] = None
+        self.failures = 0
+        self.retry_at = 0.0
+        self.last_error: Optional[TokenError] = None
+
+    def valid(self, now: float) -> Optional[Issued]:
+        """The cached token if it has not expired at ``now`` (refresh due or not)."""
+        current = self.current
+        return current if current is not None and now < current.expires_at else None
+
+
+def fresh_token(slot: TokenSlot, clock: Callable[[], float]) -> Optional[str]:
+    """The shells' fast path, without the lock: the cached token when its refresh point
+    is still ahead, else None (then the flow decides). One read of the snapshot, then
+    the clock: a refresh meanwhile cannot lend the old token the new deadline."""
+    current = slot.current
+    if current is not None and clock() < current.refresh_at:
+        return current.token
+    return None
 
 
 def refresh_point(expires_at: float, lifetime: float, margin: float) -> float:
@@ -212,21 +226,22 @@ class _Fail:
 @dataclass(frozen=True)
 class _Lead:
     flight: Flight
-    stale: Optional[str]
+    stale: Optional[Issued]
 
 
 def decide(slot: TokenSlot, now: float) -> Union[_Serve, _Wait, _Fail, _Lead]:
     """What one caller does now. Call with ``slot.lock`` held; a _Lead installs its flight."""
-    if slot.value is not None and now < slot.refresh_at:
-        return _Serve(slot.value)
+    current = slot.current
+    if current is not None and now < current.refresh_at:
+        return _Serve(current.token)
     stale = slot.valid(now)
     if slot.flight is not None:
         # Someone is already asking: a valid token is served meanwhile, else wait.
-        return _Serve(stale) if stale is not None else _Wait(slot.flight)
+        return _Serve(stale.token) if stale is not None else _Wait(slot.flight)
     if now < slot.retry_at:
         # Backing off after a failure: no new request yet.
         if stale is not None:
-            return _Serve(stale)
+            return _Serve(stale.token)
         assert slot.last_error is not None
         return _Fail(
             copy_error(slot.last_error, f"not retried for another {slot.retry_at - now:.1f}s")
@@ -238,9 +253,7 @@ def decide(slot: TokenSlot, now: float) -> Union[_Serve, _Wait, _Fail, _Lead]:
 
 def succeed(slot: TokenSlot, flight: Flight, issued: Issued) -> None:
     with slot.lock:
-        slot.value = issued.token
-        slot.expires_at = issued.expires_at
-        slot.refresh_at = issued.refresh_at
+        slot.current = issued
         slot.failures = 0
         slot.retry_at = 0.0
         slot.last_error = None
@@ -278,10 +291,9 @@ def abandon(slot: TokenSlot, flight: Flight) -> None:
 def forget(slot: TokenSlot, rejected_token: str) -> bool:
     """Drop ``rejected_token`` if it is still the cached one; True when it was."""
     with slot.lock:
-        if slot.value != rejected_token:
+        if slot.current is None or slot.current.token != rejected_token:
             return False
-        slot.value = None
-        slot.refresh_at = slot.expires_at = 0.0
+        slot.current = None
         return True
 
 
@@ -379,7 +391,7 @@ def _lead(flow: Flow, decision: _Lead) -> TokenFlow:
                 "token refresh failed; using the cached token until it expires (next try in %.1fs)",
                 delay,
             )
-            return stale
+            return stale.token
         raise
     except BaseException:
         abandon(slot, flight)
@@ -401,7 +413,7 @@ def _fetch(flow: Flow) -> Generator[Effect, Any, tuple[Issued, float]]:
     return issued_from_response(flow, sent_at, token, lifetime), lifetime
 
 
-def _obtain(flow: Flow, stale: Optional[str]) -> Generator[Effect, Any, Issued]:
+def _obtain(flow: Flow, stale: Optional[Issued]) -> Generator[Effect, Any, Issued]:
     shared = flow.shared
     if shared is None or not shared.store.available():
         issued, _ = yield from _fetch(flow)
@@ -460,19 +472,16 @@ def _stored_failure(shared: Shared, raw: Optional[bytes]) -> Optional[TokenError
 
 
 def _obtain_shared(
-    flow: Flow, shared: Shared, stale: Optional[str]
+    flow: Flow, shared: Shared, stale: Optional[Issued]
 ) -> Generator[Effect, Any, Issued]:
     stored = _from_store(
         flow, shared, (yield from _store(shared, "get", shared.token_name)), fresh_only=False
     )
     if stored is not None and flow.clock() < stored.refresh_at:
         return stored  # another process refreshed it already
-    # A valid token to serve if another process holds the lock: ours, or the stored one.
-    fallback: Optional[Issued] = None
-    if stale is not None:
-        fallback = Issued(stale, flow.slot.expires_at, flow.slot.refresh_at)
-    elif stored is not None:
-        fallback = stored
+    # A valid token to serve if another process holds the lock: ours (the snapshot the
+    # decision saw, so its deadlines are its own), or the stored one.
+    fallback: Optional[Issued] = stale if stale is not None else stored
     give_up = flow.clock() + shared.lock_wait
     poll = 0.02
     while True:

@@ -81,7 +81,7 @@ def test_concurrent_cold_cache_makes_one_token_request(
         token_url=transport.token_endpoint,  # no discovery: only token requests
         transport=transport,
     )
-    assert client._tokens()._slot.value is None  # a cold cache
+    assert client._tokens()._slot.current is None  # a cold cache
     barrier = threading.Barrier(16)
     results: list[str] = []
     errors: list[BaseException] = []
