@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Generator
 from typing import Any, Callable, Optional, TypeVar
 
@@ -56,6 +57,31 @@ async def adrive(flow: Generator[Effect, Any, T], perform: Callable[[Effect], Aw
             value = await perform(effect)
         except BaseException as exc:
             error = exc
+
+
+class _AcquireHandoff:
+    """A store acquire running in a worker thread, and the task awaiting it. If the task
+    gives up first, the worker releases what it acquires; if the worker finished first
+    (the task cancelled before it could read the result), the task releases it. Exactly
+    one of them sees True."""
+
+    __slots__ = ("_abandoned", "_acquired", "_done", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = self._acquired = self._abandoned = False
+
+    def finished(self, acquired: bool) -> bool:
+        """In the worker: True when the task already gave up and the lock must go."""
+        with self._lock:
+            self._done, self._acquired = True, acquired
+            return acquired and self._abandoned
+
+    def give_up(self) -> bool:
+        """In the task: True when the lock was acquired and is the task's to release."""
+        with self._lock:
+            self._abandoned = True
+            return self._done and self._acquired
 
 
 async def wait_flight(flight: Flight, timeout: float) -> None:
@@ -112,8 +138,7 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
         if isinstance(effect, Fetch):
             return await self._fetch()
         if isinstance(effect, StoreOp):
-            # redis-py and file locks block: a worker thread keeps the loop free.
-            return await asyncio.get_running_loop().run_in_executor(None, self._call_store, effect)
+            return await self._store_call(effect)
         if isinstance(effect, WaitFlight):
             await wait_flight(effect.flight, effect.timeout)
             return None
@@ -121,6 +146,36 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
             await asyncio.sleep(effect.seconds)
             return None
         raise AssertionError(f"unknown effect {effect!r}")
+
+    async def _store_call(self, effect: StoreOp) -> Any:
+        # redis-py and file locks block: a worker thread keeps the loop free.
+        loop = asyncio.get_running_loop()
+        if effect.name != "acquire":
+            return await loop.run_in_executor(None, self._call_store, effect)
+        # A worker thread cannot be stopped: when this task is cancelled (or times out)
+        # while the acquire runs, the acquire may still succeed, and the flow, which
+        # never sees it, would not release the lock. The handoff makes whichever side
+        # finishes last release it.
+        handoff = _AcquireHandoff()
+        try:
+            return await loop.run_in_executor(None, self._acquire_in_worker, effect, handoff)
+        except BaseException:
+            if handoff.give_up():
+                # A thread of its own: rare, and works while the loop shuts down too.
+                threading.Thread(target=self._release_given_up, args=(effect,), daemon=True).start()
+            raise
+
+    def _acquire_in_worker(self, effect: StoreOp, handoff: _AcquireHandoff) -> Any:
+        acquired = self._call_store(effect)
+        if handoff.finished(bool(acquired)):
+            self._release_given_up(effect)
+        return acquired
+
+    def _release_given_up(self, effect: StoreOp) -> None:
+        """Release a lock acquired for a caller that gave up (``effect`` is its acquire)."""
+        name, owner = effect.args[0], effect.args[1]
+        with contextlib.suppress(Exception):  # else it expires after its TTL
+            self._call_store(StoreOp("release", (name, owner)))
 
     async def _fetch(self) -> tuple[str, float]:
         try:

@@ -5,8 +5,9 @@
 - :class:`RedisTokenStore`: processes on any number of hosts share one token per set of
   credentials; a Redis lock (``SET NX PX``, released only by its owner, expiring on its
   own when the owner dies) lets one of them fetch it while the others wait, bounded.
-- :class:`FileTokenStore`: processes of one host share tokens through a directory; an
-  ``flock`` on a lock file plays the lock (the kernel releases it when its owner dies).
+- :class:`FileTokenStore`: processes of one host share tokens through a directory; a
+  lock file with the same TTL and owner rules as Redis's, which also frees at once when
+  its owner's process dies (an ``flock`` the kernel releases).
 
 **Keys.** A stored token is found under a name derived from the credentials, never from
 the secret alone and never containing it: ``HMAC(k, "name")`` where ``k`` is
@@ -136,9 +137,15 @@ class TokenStore:
         raise NotImplementedError
 
     def acquire(self, name: str, owner: str, ttl: float) -> bool:
+        """Take the lock ``name`` for ``owner``; False when someone holds it (the same
+        owner included). A lock is free again ``ttl`` seconds after it was taken,
+        whatever its owner is doing (hung, cancelled, gone): a later acquire takes it
+        over. Redis: ``SET name owner NX PX ttl``."""
         raise NotImplementedError
 
     def release(self, name: str, owner: str) -> None:
+        """Free the lock ``name`` if ``owner`` still holds it; a lock taken over by
+        another owner after its TTL is left alone (compare-and-delete)."""
         raise NotImplementedError
 
     def delete_if(self, name: str, expected: bytes) -> bool:
@@ -413,8 +420,16 @@ class FileTokenStore(TokenStore):
     """Tokens shared by the processes of one host through ``directory`` (POSIX).
 
     Files are written atomically (temporary file, then rename) with mode 0600 in a
-    directory created with mode 0700. The lock is an ``flock`` on a lock file: the
-    kernel releases it when its owner exits, however it exits.
+    directory created with mode 0700.
+
+    The lock keeps the contract of :meth:`TokenStore.acquire`, as Redis's ``SET NX PX``
+    does: a record (``<name>.owner``: owner and expiry) written under a short directory
+    mutex, released only by its owner, and free again once ``ttl`` has passed, whoever
+    still holds it (a hung request, an acquire that finished in a worker thread after its
+    caller gave up). On top of that an owner that dies frees it at once: while it holds
+    the lock, the owner keeps an ``flock`` on a file of its own (``<name>.<owner
+    tag>.alive``), which the kernel releases when the process exits, however it exits; a
+    lock whose owner's flock is free is taken over before its TTL.
     """
 
     def __init__(
@@ -440,7 +455,11 @@ class FileTokenStore(TokenStore):
             raise KindeConfigurationError("FileTokenStore needs a POSIX system (fcntl)") from None
         self._dir = Path(directory)
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Expiry times of records and locks: the host's wall clock, which every process
+        # of the host shares (an attribute so that tests can move it).
+        self._wall_clock = time.time
         self._remove_stale_temporary_files()
+        # The liveness flocks this store's owners hold: (lock name, owner) -> fd.
         self._held: dict[tuple[str, str], int] = {}
         self._held_lock = threading.Lock()
 
@@ -474,6 +493,19 @@ class FileTokenStore(TokenStore):
 
         return held()
 
+    def _write(self, path: Path, data: str) -> None:
+        """Write ``path`` atomically (a temporary file renamed over it), mode 0600. Call
+        with the directory mutex held."""
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
     def _read(self, name: str, *, purge: bool = True) -> Optional[bytes]:
         path = self._path(name, ".json")
         try:
@@ -484,13 +516,13 @@ class FileTokenStore(TokenStore):
             return None
         except (ValueError, KeyError, TypeError):
             return None
-        if time.time() >= expires_at:
+        if self._wall_clock() >= expires_at:
             if not purge:
                 return None
             # Expired: purged, so a token never outlives its lifetime on disk.
             with self._mutex():
                 try:
-                    if float(json.loads(path.read_bytes())["x"]) <= time.time():
+                    if float(json.loads(path.read_bytes())["x"]) <= self._wall_clock():
                         path.unlink()
                 except (OSError, ValueError, KeyError, TypeError):
                     pass
@@ -501,40 +533,97 @@ class FileTokenStore(TokenStore):
         return self._read(name)
 
     def set(self, name: str, value: bytes, ttl: float) -> None:
-        data = json.dumps({"x": time.time() + ttl, "v": base64.b64encode(value).decode()})
-        path = self._path(name, ".json")
-        tmp = self._path(name, f".{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(data)
-            with self._mutex():
-                os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        data = json.dumps({"x": self._wall_clock() + ttl, "v": base64.b64encode(value).decode()})
+        with self._mutex():
+            self._write(self._path(name, ".json"), data)
 
-    def acquire(self, name: str, owner: str, ttl: float) -> bool:
+    # -- the lock ------------------------------------------------------------------------
+
+    def _alive_path(self, name: str, owner: str) -> Path:
+        # A digest: an owner is any string, a file name is not.
+        tag = hashlib.sha256(owner.encode()).hexdigest()[:32]
+        return self._path(name, f".{tag}.alive")
+
+    def _holder(self, name: str) -> Optional[tuple[str, float]]:
+        """(owner, expiry) of the lock ``name``, or None when nobody holds it. Written
+        atomically, so a record that cannot be read is not a lock."""
+        try:
+            record = json.loads(self._path(name, ".owner").read_bytes())
+            return str(record["o"]), float(record["x"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _owner_alive(self, name: str, owner: str) -> bool:
+        """Whether ``owner`` still holds its liveness flock (its process is alive and it
+        has not released). Unsure (an I/O error) counts as alive: the TTL still ends it."""
         import fcntl
 
-        fd = os.open(self._path(name, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self._alive_path(name, owner), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except BaseException:
-            os.close(fd)
-            raise
-        with self._held_lock:
-            self._held[(name, owner)] = fd
-        return True
+        except OSError:
+            return True  # BlockingIOError: held
+        finally:
+            os.close(fd)  # also releases the flock just taken, if it was
+        return False
 
-    def release(self, name: str, owner: str) -> None:
+    def _hold(self, name: str, owner: str) -> None:
+        """Take ``owner``'s liveness flock (kept until release, close or exit)."""
+        import fcntl
+
+        with self._held_lock:
+            if (name, owner) in self._held:
+                return
+            fd = os.open(self._alive_path(name, owner), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._held[(name, owner)] = fd
+
+    def _drop(self, name: str, owner: str) -> None:
         with self._held_lock:
             fd = self._held.pop((name, owner), None)
         if fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._alive_path(name, owner).unlink()
             os.close(fd)  # closing releases the flock
+
+    def acquire(self, name: str, owner: str, ttl: float) -> bool:
+        with self._mutex():
+            holder = self._holder(name)
+            if holder is not None:
+                held_by, expires_at = holder
+                if self._wall_clock() < expires_at and self._owner_alive(name, held_by):
+                    return False
+            self._hold(name, owner)
+            try:
+                record = {"o": owner, "x": self._wall_clock() + ttl}
+                self._write(self._path(name, ".owner"), json.dumps(record))
+            except BaseException:
+                self._drop(name, owner)
+                raise
+            if holder is not None and holder[0] != owner:
+                # Taken over: a dead owner's liveness file goes (a live one, past its
+                # TTL, removes its own when it releases).
+                with contextlib.suppress(OSError):
+                    if not self._owner_alive(name, holder[0]):
+                        self._alive_path(name, holder[0]).unlink()
+        return True
+
+    def release(self, name: str, owner: str) -> None:
+        with self._mutex():
+            holder = self._holder(name)
+            if holder is not None and holder[0] == owner:
+                with contextlib.suppress(FileNotFoundError):
+                    self._path(name, ".owner").unlink()
+        self._drop(name, owner)
 
     def delete_if(self, name: str, expected: bytes) -> bool:
         with self._mutex():
@@ -547,7 +636,8 @@ class FileTokenStore(TokenStore):
             return True
 
     def close(self) -> None:
+        """Drop this store's liveness flocks: its locks are free for others at once."""
         with self._held_lock:
-            held, self._held = list(self._held.values()), {}
-        for fd in held:
-            os.close(fd)
+            held = list(self._held)
+        for name, owner in held:
+            self._drop(name, owner)

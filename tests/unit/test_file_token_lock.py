@@ -1,0 +1,144 @@
+"""The FileTokenStore lock keeps the TokenStore lock contract, as Redis's SET NX PX does:
+free again after its TTL whoever still holds it, released only by its owner, and a lock
+acquired for an async caller that gave up is released, not held forever.
+
+No network: the file store is a directory; the token request is never reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kinde_sdk._async_token_cache import AsyncClientCredentialsTokenProvider
+from kinde_sdk.auth import FileTokenStore
+
+FLEET_KEY = "a fleet key of at least sixteen bytes"
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: WallClock) -> FileTokenStore:
+    s = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    s._wall_clock = clock
+    return s
+
+
+def test_a_lock_older_than_its_ttl_is_taken_over(store: FileTokenStore, clock: WallClock) -> None:
+    assert store.acquire("n:lock", "hung-owner", 5.0)  # its owner hangs: never releases
+    assert not store.acquire("n:lock", "b", 5.0)
+    clock.now += 4.9
+    assert not store.acquire("n:lock", "b", 5.0)
+    clock.now += 0.1
+    assert store.acquire("n:lock", "b", 5.0)  # was: held for as long as the process lived
+    assert not store.acquire("n:lock", "c", 5.0)  # b holds it now, for its own TTL
+
+
+def test_a_late_release_by_the_old_owner_leaves_the_new_owners_lock(
+    store: FileTokenStore, clock: WallClock
+) -> None:
+    assert store.acquire("n:lock", "a", 5.0)
+    clock.now += 6.0
+    assert store.acquire("n:lock", "b", 5.0)
+    store.release("n:lock", "a")  # a wakes up, finishes, releases: not its lock any more
+    assert not store.acquire("n:lock", "c", 5.0)
+    store.release("n:lock", "b")
+    assert store.acquire("n:lock", "c", 5.0)
+
+
+def test_the_same_owner_cannot_take_its_held_lock_twice(store: FileTokenStore) -> None:
+    assert store.acquire("n:lock", "a", 5.0)
+    assert not store.acquire("n:lock", "a", 5.0)  # as SET NX answers
+
+
+def test_another_store_on_the_directory_honours_the_lock_and_its_ttl(
+    tmp_path: Path, store: FileTokenStore, clock: WallClock
+) -> None:
+    other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    other._wall_clock = clock
+    assert store.acquire("n:lock", "a", 5.0)
+    assert not other.acquire("n:lock", "b", 5.0)
+    clock.now += 5.0
+    assert other.acquire("n:lock", "b", 5.0)
+    assert not store.acquire("n:lock", "c", 5.0)
+
+
+def test_a_closed_owner_frees_its_lock_at_once(
+    tmp_path: Path, store: FileTokenStore, clock: WallClock
+) -> None:
+    """A store whose owner process died (closed here: the kernel drops its flock the
+    same way) does not make the others wait for the TTL."""
+    gone = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    gone._wall_clock = clock
+    assert gone.acquire("n:lock", "dead", 60.0)
+    assert not store.acquire("n:lock", "b", 5.0)
+    gone.close()
+    assert store.acquire("n:lock", "b", 5.0)
+    assert len(list((tmp_path / "tokens").glob("*.alive"))) == 1  # b's own
+    store.release("n:lock", "b")
+    assert list((tmp_path / "tokens").glob("n:lock*")) == []  # nothing left behind
+
+
+class SlowAcquireStore(FileTokenStore):
+    """Its acquire blocks in the worker thread until the test lets it go."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, secret_key=FLEET_KEY)
+        self.entered = threading.Event()
+        self.proceed = threading.Event()
+        self.released = threading.Event()
+        self.lock_name = ""
+
+    def acquire(self, name: str, owner: str, ttl: float) -> bool:
+        self.lock_name = name
+        self.entered.set()
+        assert self.proceed.wait(timeout=30)
+        return super().acquire(name, owner, ttl)
+
+    def release(self, name: str, owner: str) -> None:
+        super().release(name, owner)
+        self.released.set()
+
+
+def test_an_acquire_that_completes_after_its_caller_gave_up_is_released(
+    tmp_path: Path,
+) -> None:
+    store = SlowAcquireStore(tmp_path / "tokens")
+    provider: Any = AsyncClientCredentialsTokenProvider(
+        token_url="https://example.kinde.com/oauth2/token",
+        client_id=f"m2m-{uuid.uuid4().hex}",
+        client_secret="s3cret",
+        audience=None,
+        transport=None,  # never reached: the caller gives up while acquiring
+        token_store=store,
+    )
+
+    async def give_up() -> None:
+        task = asyncio.ensure_future(provider.token())
+        entered = await asyncio.get_running_loop().run_in_executor(None, store.entered.wait, 30)
+        assert entered  # the acquire runs in a worker thread, blocked
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        store.proceed.set()  # now the abandoned acquire completes, in its worker thread
+
+    asyncio.run(give_up())
+    assert store.released.wait(timeout=30)  # was: nobody ever released it
+    assert FileTokenStore.acquire(store, store.lock_name, "next-caller", 5.0)
