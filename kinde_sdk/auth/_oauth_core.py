@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import logging
 import math
 import threading
@@ -245,12 +246,11 @@ class OAuthCore:
         self._sessions_required = False
         # A framework adapter's lifetime policy for the keys of browser sessions.
         self.session_ttl_for: Optional[Callable[[str], Optional[float]]] = None
-        # ``user:`` keys are scoped to the signed-in user's sub (issue 12).
-        own = self._storage.storage if isinstance(self._storage, StorageManager) else None
-        if isinstance(self._storage, NamespacedStorage):
-            own = self._storage
-        if own is not None and own.user_resolver is None:
-            own.user_resolver = self._user_of(own)
+        # ``user:`` keys are scoped to the signed-in user's sub (issue 12): this client
+        # is one user source of its storage, answering from its own session, next to any
+        # other client using the same storage or manager (not "the first one wins").
+        if isinstance(self._storage, (StorageManager, NamespacedStorage)):
+            self._storage.add_user_source(self._signed_in_sub)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, domain={self._domain!r})"
@@ -283,20 +283,17 @@ class OAuthCore:
         ``session_id`` (the session's device id)."""
         binding = SessionBinding(self._backend(), device_id=session_id)
         binding.ttl_for = self.session_ttl_for
-        binding.user_resolver = self._user_of(binding)
+        # A browser session's storage belongs to this client alone.
+        binding.user_resolver = functools.partial(self._signed_in_sub, binding)
         return binding
 
-    def _user_of(self, store: NamespacedStorage) -> Callable[[], Optional[str]]:
-        """The ``sub`` of the user signed in on ``store`` (its ID token's), or None."""
-        key = self._tokens_key
-
-        def sub() -> Optional[str]:
-            record = store.get(key)
-            claims = record.get("id_token_claims") if isinstance(record, dict) else None
-            value = claims.get("sub") if isinstance(claims, dict) else None
-            return value if isinstance(value, str) and value else None
-
-        return sub
+    def _signed_in_sub(self, store: NamespacedStorage) -> Optional[str]:
+        """The ``sub`` of the user signed in to this client on ``store`` (its ID
+        token's), or None."""
+        record = store.get(self._tokens_key)
+        claims = record.get("id_token_claims") if isinstance(record, dict) else None
+        value = claims.get("sub") if isinstance(claims, dict) else None
+        return value if isinstance(value, str) and value else None
 
     def enter_session(self, session_id: str) -> tuple[SessionBinding, contextvars.Token[Any]]:
         """Bind the current context (request) to ``session_id``; undo with

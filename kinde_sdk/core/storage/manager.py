@@ -20,7 +20,7 @@ import threading
 from typing import Any, Optional
 
 from ._factory import StorageConfig, create_storage
-from .namespaced import NamespacedStorage
+from .namespaced import NamespacedStorage, UserSource, UserSources
 
 __all__ = ["StorageManager"]
 
@@ -34,6 +34,7 @@ class StorageManager:
     _initialized: bool
     _storage: Optional[NamespacedStorage]
     _lock: threading.RLock
+    _user_sources: UserSources
 
     def __new__(cls) -> StorageManager:
         # Not a lazily keyed singleton: just "the" module-level instance, built below.
@@ -44,6 +45,9 @@ class StorageManager:
         self = object.__new__(cls)
         self._lock = threading.RLock()
         self._storage = None
+        # The OAuth clients using the manager, each scoping ``user:`` keys by its own
+        # session; handed to every storage the manager creates (see UserSources).
+        self._user_sources = UserSources()
         # Read by the seed's safe access pattern: ``if not sm._initialized: sm.initialize()``.
         self._initialized = False
         return self
@@ -60,9 +64,16 @@ class StorageManager:
         with self._lock:
             if device_id is None and self._storage is not None:
                 device_id = self._storage.get_device_id()
-            self._storage = NamespacedStorage(backend, device_id=device_id)
+            storage = NamespacedStorage(backend, device_id=device_id)
+            storage._user_sources = self._user_sources
+            self._storage = storage
             self._initialized = True
         logger.debug("kinde storage initialized with %s", type(backend).__name__)
+
+    def add_user_source(self, source: UserSource) -> None:
+        """Register an OAuth client's session reader for ``user:`` keys, for the storage
+        in use and any later ``initialize`` (see :class:`NamespacedStorage`)."""
+        self._user_sources.add(source)
 
     def reset(self) -> None:
         """Forget backend and device id (for tests); the next use starts from memory."""

@@ -10,7 +10,11 @@ could not offer. The key layout is the seed's:
   by that user's devices and never read by another user. Without a signed-in user they
   stay with the device (``device:<id>:user:k``): with no user known, sharing them
   would share them with every user of the store. ``NamespacedStorage(..., user_id=)``
-  fixes the user for code that knows it without an OAuth session;
+  fixes the user for code that knows it without an OAuth session. Every OAuth client
+  using a storage (or the process-wide ``StorageManager``) is a *user source* of it,
+  each reading its own session: the user is the one its signed-in clients agree on; if
+  two clients have different users signed in on the same device, nobody's is assumed
+  and the key stays with the device;
 * ``global:...`` keys are stored as given, shared by every device and every user on
   the same backend;
 * every other key ``k`` is stored as ``device:<device id>:k``, so the same user logged in
@@ -24,6 +28,8 @@ data again after a restart with a persistent backend (file or redis).
 from __future__ import annotations
 
 import secrets
+import threading
+import weakref
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
@@ -62,6 +68,45 @@ def _check_device_id(device_id: object) -> str:
     return device_id
 
 
+# A user source: given the storage doing a lookup, the sub signed in there (or None).
+UserSource = Callable[["NamespacedStorage"], Optional[str]]
+
+
+class UserSources:
+    """The user sources of a storage: the OAuth clients using it, each answering from
+    its own session. A client's bound method is held weakly, so a client that is gone
+    (a test's, an app's that was replaced) stops answering and is not kept alive.
+    Shared by the StorageManager with each storage it creates, so a re-``initialize``
+    keeps every client's scoping."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sources: list[Callable[[], Optional[UserSource]]] = []
+
+    def __len__(self) -> int:
+        return len(self._live())
+
+    def add(self, source: UserSource) -> None:
+        ref: Callable[[], Optional[UserSource]]
+        if hasattr(source, "__self__") and hasattr(source, "__func__"):
+            ref = weakref.WeakMethod(source)
+        else:
+            ref = lambda: source  # noqa: E731 - a plain function is held as given
+        with self._lock:
+            self._sources = [r for r in self._sources if r() is not None]
+            self._sources.append(ref)
+
+    def _live(self) -> list[UserSource]:
+        with self._lock:
+            refs = list(self._sources)
+        return [source for source in (r() for r in refs) if source is not None]
+
+    def resolve(self, store: NamespacedStorage) -> Optional[str]:
+        """The sub the signed-in sources agree on; None for none, or for a conflict."""
+        subs = {sub for sub in (source(store) for source in self._live()) if sub}
+        return subs.pop() if len(subs) == 1 else None
+
+
 class NamespacedStorage:
     """The seed's storage API (get/set/delete, device id, clear_device_data) over one
     backend, without any process-wide state."""
@@ -79,9 +124,11 @@ class NamespacedStorage:
             )
         self._backend = backend
         self._device_id = new_device_id() if device_id is None else _check_device_id(device_id)
-        #: Returns the signed-in user's ``sub`` (or None); set by the OAuth client, or
-        #: fixed by ``user_id=`` for code that knows its user.
+        #: Returns the signed-in user's ``sub`` (or None), before any user source: fixed
+        #: by ``user_id=`` for code that knows its user, or set by the OAuth client on a
+        #: browser session's storage (which belongs to that client alone).
         self.user_resolver: Optional[Callable[[], Optional[str]]] = None
+        self._user_sources = UserSources()
         if user_id is not None:
             if not isinstance(user_id, str) or not user_id:
                 raise KindeConfigurationError("user_id must be a non-empty str")
@@ -98,6 +145,16 @@ class NamespacedStorage:
     def get_device_id(self) -> str:
         return self._device_id
 
+    def add_user_source(self, source: UserSource) -> None:
+        """Let ``source(storage)`` (an OAuth client's session reader) say who is signed
+        in; see the module docstring for how several sources agree."""
+        self._user_sources.add(source)
+
+    def _user(self) -> Optional[str]:
+        if self.user_resolver is not None:
+            return self.user_resolver()
+        return self._user_sources.resolve(self)
+
     def _device_prefix(self) -> str:
         return f"{DEVICE_PREFIX}{self._device_id}:"
 
@@ -107,7 +164,7 @@ class NamespacedStorage:
         if key.startswith(GLOBAL_PREFIX):
             return key
         if key.startswith(USER_PREFIX):
-            user = self.user_resolver() if self.user_resolver is not None else None
+            user = self._user()
             if user:
                 # Escaped so that sub "a:b" + key "c" and sub "a" + key "b:c" differ.
                 scoped = quote(user, safe="")
