@@ -5,13 +5,11 @@ the first client's session, so a second client's user was never seen)."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from kinde_sdk.auth import OAuth
 from kinde_sdk.core.storage import MemoryStorage, NamespacedStorage, StorageManager
+from tests.unit import test_storage
 
 
 def signed_in(sub: str) -> dict[str, Any]:
@@ -22,12 +20,8 @@ def tokens_key(client_id: str) -> str:
     return f"kinde_oauth_tokens:{client_id}"
 
 
-@pytest.fixture
-def manager() -> Iterator[StorageManager]:
-    sm = StorageManager()
-    sm.reset()
-    yield sm
-    sm.reset()
+# The shared manager, reset before and after each test.
+manager = test_storage.manager
 
 
 def user_keys(backend: Any) -> list[str]:
