@@ -468,12 +468,21 @@ class FileTokenStore(TokenStore):
 
     def _remove_stale_temporary_files(self) -> None:
         """A process killed mid-write leaves its temporary file: removed here once it is
-        old enough not to be another process's write in progress."""
+        old enough not to be another process's write in progress. So is the liveness
+        file of a lock owner that died and whose lock nobody took over since."""
         cutoff = time.time() - _STALE_TMP_AGE
         for tmp in self._dir.glob("*.tmp"):
             with contextlib.suppress(OSError):
                 if tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
+        alive = list(self._dir.glob("*.alive"))
+        if not alive:
+            return
+        with self._mutex():  # no owner takes a liveness flock meanwhile
+            for path in alive:
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < cutoff and not self._held_by_someone(path):
+                        path.unlink()
 
     def _path(self, name: str, suffix: str) -> Path:
         return self._dir / f"{name}{suffix}"
@@ -555,11 +564,17 @@ class FileTokenStore(TokenStore):
 
     def _owner_alive(self, name: str, owner: str) -> bool:
         """Whether ``owner`` still holds its liveness flock (its process is alive and it
-        has not released). Unsure (an I/O error) counts as alive: the TTL still ends it."""
+        has not released)."""
+        return self._held_by_someone(self._alive_path(name, owner))
+
+    @staticmethod
+    def _held_by_someone(path: Path) -> bool:
+        """Whether an ``flock`` is held on ``path``. Unsure (an I/O error) counts as
+        held: for a lock, its TTL still ends it."""
         import fcntl
 
         try:
-            fd = os.open(self._alive_path(name, owner), os.O_RDWR)
+            fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
             return False
         except OSError:

@@ -8,6 +8,7 @@ No network: the file store is a directory; the token request is never reached.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import uuid
 from pathlib import Path
@@ -142,3 +143,18 @@ def test_an_acquire_that_completes_after_its_caller_gave_up_is_released(
     asyncio.run(give_up())
     assert store.released.wait(timeout=30)  # was: nobody ever released it
     assert FileTokenStore.acquire(store, store.lock_name, "next-caller", 5.0)
+
+
+def test_a_dead_owners_liveness_file_is_swept_a_live_ones_kept(tmp_path: Path) -> None:
+    directory = tmp_path / "tokens"
+    live = FileTokenStore(directory, secret_key=FLEET_KEY)
+    assert live.acquire("n:lock", "live-owner", 600.0)
+    (held,) = directory.glob("*.alive")
+    orphan = directory / "m:lock.0123456789abcdef0123456789abcdef.alive"
+    orphan.write_bytes(b"")  # a dead owner's: nobody holds its flock
+    for path in (held, orphan):
+        os.utime(path, (1.0, 1.0))  # long ago
+    FileTokenStore(directory, secret_key=FLEET_KEY)  # a process opening the directory
+    assert list(directory.glob("*.alive")) == [held]
+    live.release("n:lock", "live-owner")
+    assert list(directory.glob("*.alive")) == []
