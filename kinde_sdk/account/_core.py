@@ -22,7 +22,7 @@ import json
 import typing
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode
 
 from .._transport import Response
@@ -32,9 +32,14 @@ from . import _models as m
 __all__ = [
     "ACCOUNT_PATHS",
     "PORTAL_SUBNAVS",
+    "TOKEN",
     "AccountCore",
     "Call",
+    "Effect",
     "Flow",
+    "Refresh",
+    "Renew",
+    "Send",
     "drive",
     "flag_claims",
     "permission_claim",
@@ -98,16 +103,56 @@ class Call:
 
 Flow = Generator[Call, Response, T]
 
+Y = TypeVar("Y")
+S = TypeVar("S")
 
-def drive(flow: Flow[T], send: Callable[[Call], Response]) -> T:
+
+def drive(flow: Generator[Y, S, T], send: Callable[[Y], S]) -> T:
     """Run ``flow`` to its result with a blocking ``send`` (the async client has its
     own three-line loop with ``await``)."""
     try:
-        call = next(flow)
+        step = next(flow)
         while True:
-            call = flow.send(send(call))
+            step = flow.send(send(step))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+# --- sending one call with the user's token, and the 401 ------------------------------
+# ``AccountCore.exchange`` sends one call; what it yields the client performs:
+#   TOKEN         -> the token the next call sends (the client's source, refreshed when due)
+#   Send(call, t) -> the Response to ``call`` sent with bearer ``t``
+#   Renew(t)      -> a token other than ``t`` (rejected with a 401), or None: the client
+#                    runs ``AccountCore.renew(t)`` under its one lock (single-flight)
+#   Refresh(t)    -> a forced refresh of the client's source (an OAuth session's refresh
+#                    grant); nothing for a callable, which is simply asked again.
+
+
+class _Token:
+    def __repr__(self) -> str:
+        return "TOKEN"
+
+
+TOKEN = _Token()
+
+
+@dataclass(frozen=True)
+class Send:
+    call: Call
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Renew:
+    rejected: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    rejected: str = field(repr=False)
+
+
+Effect = Union[_Token, Send, Renew, Refresh]
 
 
 def _check_page_size(page_size: Optional[int]) -> Optional[int]:
@@ -133,6 +178,45 @@ class AccountCore:
     def __init__(self, origin: str, *, strict: bool = False) -> None:
         self.origin = origin
         self.strict = strict
+        # The last token a 401 replaced, and its replacement (read and written only
+        # under the client's renewal lock): the calls that were in flight with the same
+        # rejected token take the replacement instead of refreshing again.
+        self._renewed: Optional[tuple[str, str]] = None
+
+    # --- the bearer token and the 401 ----------------------------------------------------
+
+    def exchange(self, call: Call, *, renewable: bool) -> Generator[Effect, Any, Response]:
+        """Send ``call`` with the current token. On a 401, when the token comes from a
+        source that can give a fresh one (``renewable``: an OAuth session or a
+        callable), one fresh token and one replay; a second 401, or a fixed token,
+        is returned as it is (raised as :class:`~kinde_sdk.errors.AuthenticationError`
+        by the operation)."""
+        token: str = yield TOKEN
+        response: Response = yield Send(call, token)
+        if response.status != 401 or not renewable:
+            return response
+        fresh: Optional[str] = yield Renew(token)
+        if fresh is None:
+            return response
+        replayed: Response = yield Send(call, fresh)
+        return replayed
+
+    def renew(self, rejected: str) -> Generator[Effect, Any, Optional[str]]:
+        """A token to use instead of ``rejected``, or None when the source has none.
+
+        Run by the client under one lock per client, so the calls that all got a 401
+        with the same token cause one refresh: the first refreshes, the others find
+        the replacement (or a source that already moved on) without asking again."""
+        if self._renewed is not None and self._renewed[0] == rejected:
+            return self._renewed[1]
+        current: str = yield TOKEN
+        if current == rejected:
+            yield Refresh(rejected)
+            current = yield TOKEN
+        if current == rejected:
+            return None
+        self._renewed = (rejected, current)
+        return current
 
     # --- answers -------------------------------------------------------------------
 

@@ -158,3 +158,37 @@ def test_construction_checks_its_arguments() -> None:
             build()
     with pytest.raises(KindeConfigurationError, match="client_id"):
         AccountClient("t", domain="acme.kinde.com").revoke("x")
+
+
+def test_a_401_is_replayed_once_with_a_renewed_token_and_renewal_is_shared() -> None:
+    from kinde_sdk.account._core import TOKEN, Refresh, Renew, Send
+
+    core = AccountCore(ORIGIN)
+    call = Call("GET", "/oauth2/v2/user_profile")
+    flow = core.exchange(call, renewable=True)
+    assert next(flow) is TOKEN
+    assert flow.send("old") == Send(call, "old")
+    assert flow.send(answer(b"", 401)) == Renew("old")
+    # The first renewal asks the source, which still has the old token: a refresh.
+    renew = core.renew("old")
+    assert next(renew) is TOKEN
+    assert renew.send("old") == Refresh("old")
+    assert renew.send(None) is TOKEN
+    with pytest.raises(StopIteration) as done:
+        renew.send("new")
+    assert done.value.value == "new"
+    assert flow.send("new") == Send(call, "new")
+    with pytest.raises(StopIteration) as replayed:
+        flow.send(answer({"sub": "kp_1"}))
+    assert replayed.value.value.status == 200
+    # Another call that got the 401 with the old token: the same new one, no refresh.
+    with pytest.raises(StopIteration) as shared:
+        next(core.renew("old"))
+    assert shared.value.value == "new"
+    # A fixed token (not renewable): the 401 is the answer, nothing else is asked.
+    fixed = core.exchange(call, renewable=False)
+    next(fixed)
+    fixed.send("t")
+    with pytest.raises(StopIteration) as raised:
+        fixed.send(answer(b"", 401))
+    assert raised.value.value.status == 401
