@@ -31,9 +31,9 @@ from kinde_sdk._retry import RetryPolicy
 from kinde_sdk._transport import Transport
 from kinde_sdk.account import AccountClient, AsyncAccountClient
 from kinde_sdk.auth import AsyncOAuth, OAuth
-from kinde_sdk.core.storage import MemoryStorage
 from kinde_sdk.errors import AuthenticationError
 from kinde_sdk.testing import FakeKinde
+from tests.integration.test_account_fake import oauth_for
 
 CALLERS = 20
 PROFILE = {"id": "kp_ann", "sub": "kp_ann", "email": "ann@example.com", "email_verified": True}
@@ -109,31 +109,28 @@ def api() -> Iterator[StaleTokenAPI]:
 
 
 def signed_in(fake: FakeKinde) -> OAuth:
-    oauth = OAuth(
-        domain=fake.domain,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        redirect_uri="http://127.0.0.1/callback",
-        audience=fake.audience,
-        storage=MemoryStorage(),
-    )
+    oauth: OAuth = oauth_for(fake)
     fake.login(oauth, sub="kp_ann")
     return oauth
 
 
 async def async_signed_in(fake: FakeKinde) -> AsyncOAuth:
-    oauth = AsyncOAuth(
-        domain=fake.domain,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        redirect_uri="http://127.0.0.1/callback",
-        audience=fake.audience,
-        storage=MemoryStorage(),
-    )
+    oauth: AsyncOAuth = oauth_for(fake, AsyncOAuth)
     callback = fake.authorize(await oauth.login(), sub="kp_ann")
     query = dict(parse_qsl(urlsplit(callback).query))
     await oauth.handle_redirect(query["code"], query["state"])
     return oauth
+
+
+def stale_session(fake: FakeKinde, api: StaleTokenAPI, callers: int) -> tuple[OAuth, str]:
+    """A signed-in session whose access token ``api`` now refuses (holding its 401s
+    until ``callers`` calls have one)."""
+    oauth = signed_in(fake)
+    stale = oauth.get_access_token()
+    assert stale is not None
+    api.stale.add(stale)
+    api.hold_until = callers
+    return oauth, stale
 
 
 def in_threads(call: Callable[[], Any], count: int = CALLERS) -> list[Any]:
@@ -147,11 +144,7 @@ def in_threads(call: Callable[[], Any], count: int = CALLERS) -> list[Any]:
 def test_sync_session_refreshes_once_for_concurrent_401s(
     fake_kinde: FakeKinde, api: StaleTokenAPI
 ) -> None:
-    oauth = signed_in(fake_kinde)
-    stale = oauth.get_access_token()
-    assert stale is not None
-    api.stale.add(stale)
-    api.hold_until = CALLERS
+    oauth, stale = stale_session(fake_kinde, api, CALLERS)
     transport = Transport(retry=NO_RETRY, pool_maxsize=CALLERS)
     client = AccountClient(oauth=oauth, domain=api.url, transport=transport)
     before = fake_kinde.token_requests
@@ -194,11 +187,7 @@ def test_async_client_refreshes_a_blocking_session_once(
     fake_kinde: FakeKinde, api: StaleTokenAPI
 ) -> None:
     # As FastAPI routes use it: an AsyncAccountClient over the framework's blocking OAuth.
-    oauth = signed_in(fake_kinde)
-    stale = oauth.get_access_token()
-    assert stale is not None
-    api.stale.add(stale)
-    api.hold_until = 5
+    oauth, _ = stale_session(fake_kinde, api, 5)
     before = fake_kinde.token_requests
 
     async def main() -> list[Any]:
