@@ -22,8 +22,11 @@ import json
 import typing
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from datetime import date, datetime
+from typing import Any, Callable, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode
+
+from pydantic import ValidationError
 
 from .._transport import Response
 from ..errors import KindeAPIError, ResponseValidationError, api_error_from_response
@@ -32,9 +35,14 @@ from . import _models as m
 __all__ = [
     "ACCOUNT_PATHS",
     "PORTAL_SUBNAVS",
+    "TOKEN",
     "AccountCore",
     "Call",
+    "Effect",
     "Flow",
+    "Refresh",
+    "Renew",
+    "Send",
     "drive",
     "flag_claims",
     "permission_claim",
@@ -98,16 +106,56 @@ class Call:
 
 Flow = Generator[Call, Response, T]
 
+Y = TypeVar("Y")
+S = TypeVar("S")
 
-def drive(flow: Flow[T], send: Callable[[Call], Response]) -> T:
+
+def drive(flow: Generator[Y, S, T], send: Callable[[Y], S]) -> T:
     """Run ``flow`` to its result with a blocking ``send`` (the async client has its
     own three-line loop with ``await``)."""
     try:
-        call = next(flow)
+        step = next(flow)
         while True:
-            call = flow.send(send(call))
+            step = flow.send(send(step))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+# --- sending one call with the user's token, and the 401 ------------------------------
+# ``AccountCore.exchange`` sends one call; what it yields the client performs:
+#   TOKEN         -> the token the next call sends (the client's source, refreshed when due)
+#   Send(call, t) -> the Response to ``call`` sent with bearer ``t``
+#   Renew(t)      -> a token other than ``t`` (rejected with a 401), or None: the client
+#                    runs ``AccountCore.renew(t)`` under its one lock (single-flight)
+#   Refresh(t)    -> a forced refresh of the client's source (an OAuth session's refresh
+#                    grant); nothing for a callable, which is simply asked again.
+
+
+class _Token:
+    def __repr__(self) -> str:
+        return "TOKEN"
+
+
+TOKEN = _Token()
+
+
+@dataclass(frozen=True)
+class Send:
+    call: Call
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Renew:
+    rejected: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    rejected: str = field(repr=False)
+
+
+Effect = Union[_Token, Send, Renew, Refresh]
 
 
 def _check_page_size(page_size: Optional[int]) -> Optional[int]:
@@ -133,6 +181,45 @@ class AccountCore:
     def __init__(self, origin: str, *, strict: bool = False) -> None:
         self.origin = origin
         self.strict = strict
+        # The last token a 401 replaced, and its replacement (read and written only
+        # under the client's renewal lock): the calls that were in flight with the same
+        # rejected token take the replacement instead of refreshing again.
+        self._renewed: Optional[tuple[str, str]] = None
+
+    # --- the bearer token and the 401 ----------------------------------------------------
+
+    def exchange(self, call: Call, *, renewable: bool) -> Generator[Effect, Any, Response]:
+        """Send ``call`` with the current token. On a 401, when the token comes from a
+        source that can give a fresh one (``renewable``: an OAuth session or a
+        callable), one fresh token and one replay; a second 401, or a fixed token,
+        is returned as it is (raised as :class:`~kinde_sdk.errors.AuthenticationError`
+        by the operation)."""
+        token: str = yield TOKEN
+        response: Response = yield Send(call, token)
+        if response.status != 401 or not renewable:
+            return response
+        fresh: Optional[str] = yield Renew(token)
+        if fresh is None:
+            return response
+        replayed: Response = yield Send(call, fresh)
+        return replayed
+
+    def renew(self, rejected: str) -> Generator[Effect, Any, Optional[str]]:
+        """A token to use instead of ``rejected``, or None when the source has none.
+
+        Run by the client under one lock per client, so the calls that all got a 401
+        with the same token cause one refresh: the first refreshes, the others find
+        the replacement (or a source that already moved on) without asking again."""
+        if self._renewed is not None and self._renewed[0] == rejected:
+            return self._renewed[1]
+        current: str = yield TOKEN
+        if current == rejected:
+            yield Refresh(rejected)
+            current = yield TOKEN
+        if current == rejected:
+            return None
+        self._renewed = (rejected, current)
+        return current
 
     # --- answers -------------------------------------------------------------------
 
@@ -149,9 +236,51 @@ class AccountCore:
 
     def _json(self, call: Call, response: Response) -> dict[str, Any]:
         """The JSON object of a 2xx answer; any other status is its typed error, and a
-        2xx body that is not a JSON object is an error too, never an empty result."""
+        2xx body that is not a JSON object is an error too, never an empty result.
+
+        A body that matches the spec costs one strict pass inside pydantic-core
+        (``model_validate_json``, as the Management API's ``parse_response``); only a
+        body that fails it is read again, as sent, and its differences reported."""
         if not 200 <= response.status <= 299:
             raise self._error(call, response)
+        if call.model is None:
+            return self._object(call, response)
+        model, plain = _model(call.model)
+        if plain:
+            try:
+                parsed = model.model_validate_json(response.data)
+            except ValidationError as exc:
+                body = self._object(call, response)
+                self._drifted(call, response, model, _problems(model, exc, body))
+                return body
+            self._nulls(call, response, model, parsed)
+            # What the server sent: it matched the spec, whose models forbid unknown
+            # fields, so the fields it set are all of it.
+            dumped: dict[str, Any] = parsed.model_dump(
+                mode="json", by_alias=True, exclude_unset=True
+            )
+            return dumped
+        # A model holding a oneOf wrapper (a flag's or property's ``value``), whose
+        # validation drops an object value, or a date-time: the body is read as sent,
+        # once, and validated from that.
+        body = self._object(call, response)
+        try:
+            parsed = model.model_validate(body)
+        except ValidationError as exc:
+            self._drifted(call, response, model, _problems(model, exc, body))
+            return body
+        self._nulls(call, response, model, parsed)
+        return body
+
+    def _nulls(self, call: Call, response: Response, model: Any, parsed: Any) -> None:
+        # Nulls are kept as None either way; only the strict mode pays for finding them,
+        # as for the Management API.
+        if self.strict:
+            from .._lenient import null_problems
+
+            self._drifted(call, response, model, null_problems(parsed))
+
+    def _object(self, call: Call, response: Response) -> dict[str, Any]:
         try:
             body = json.loads(response.data) if response.data else None
         except ValueError:
@@ -164,21 +293,16 @@ class AccountCore:
                 method=call.method,
                 url=self.origin + call.path,
             )
-        if call.model is not None:
-            self._check(call, response)
         return body
 
-    def _check(self, call: Call, response: Response) -> None:
-        """Compare the body with the spec's model, as the Management API does: in strict
-        mode a difference raises; otherwise the body is kept as sent and each difference
-        is logged once per model and field (``kinde_sdk.management`` logger, WARNING, never
-        the value)."""
-        from .._lenient import warn_drift
-
-        module_name, _, class_name = str(call.model).rpartition(".")
-        module = importlib.import_module(f"{GENERATED_PACKAGE}.models.{module_name}")
-        problems = strict_problems(getattr(module, class_name), response.data, nulls=self.strict)
-        if problems and self.strict:
+    def _drifted(self, call: Call, response: Response, model: Any, problems: list[str]) -> None:
+        """Differences from the spec's model: in strict mode they raise; otherwise the
+        body is kept as sent and each difference is logged once per model and field
+        (``kinde_sdk.management`` logger, WARNING, never the value)."""
+        if not problems:
+            return
+        class_name = model.__name__
+        if self.strict:
             shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
             raise ResponseValidationError(
                 f"the {class_name} response (HTTP {response.status}) of {call.method} "
@@ -187,6 +311,8 @@ class AccountCore:
                 response_type=class_name,
                 problems=problems,
             )
+        from .._lenient import warn_drift
+
         for problem in problems:
             where, _, what = problem.rpartition(": ")
             field = ".".join(part for part in where.split(".") if not part.isdigit())
@@ -361,24 +487,48 @@ class AccountCore:
         return None
 
 
-def strict_problems(model: Any, body: bytes, *, nulls: bool = True) -> list[str]:
-    """Where ``body`` differs from ``model`` (a generated model), as ``loc: type``.
+_models: dict[str, tuple[Any, bool]] = {}
+
+
+def _model(name: str) -> tuple[Any, bool]:
+    """The generated model class ``name`` (``module.Class``), imported on first use, and
+    whether it is plain: no oneOf wrapper nor date-time anywhere inside, so that one
+    ``model_validate_json`` pass both checks a body and gives back what was sent."""
+    found = _models.get(name)
+    if found is None:
+        module_name, _, class_name = name.rpartition(".")
+        module = importlib.import_module(f"{GENERATED_PACKAGE}.models.{module_name}")
+        cls = getattr(module, class_name)
+        found = _models[name] = (cls, not _holds_wrapper(cls, set()))
+    return found
+
+
+def _holds_wrapper(annotation: Any, seen: set[Any]) -> bool:
+    """Whether a value of ``annotation`` may not dump back to what was sent: it holds
+    a oneOf wrapper (which drops an object value) or a date-time."""
+    from .._lenient import _is_kinde_model, _is_model, _strip
+
+    core, _ = _strip(annotation)
+    origin = typing.get_origin(core)
+    if origin in (list, dict, Union):
+        return any(_holds_wrapper(arg, seen) for arg in typing.get_args(core))
+    if core in (datetime, date):
+        return True  # dumped back in another spelling than sent ("Z" as "+00:00")
+    if not _is_model(core) or core in seen:
+        return False
+    if not _is_kinde_model(core):
+        return True
+    seen.add(core)
+    return any(_holds_wrapper(f.annotation, seen) for f in core.model_fields.values())
+
+
+def _problems(model: Any, exc: ValidationError, data: Any) -> list[str]:
+    """Where ``data`` (the body, already read) differs from ``model``, as ``loc: type``.
 
     A oneOf field (a flag's or property's ``value``) is generated as a wrapper model that
     pydantic's one-pass validation refuses for any plain value; such a field is checked
     with the wrapper's own ``from_json`` instead."""
-    from pydantic import ValidationError
-
-    from .._lenient import null_problems
-
-    try:
-        parsed = model.model_validate_json(body)
-        # Nulls are kept as None either way; only the strict mode pays for finding them,
-        # as for the Management API.
-        return null_problems(parsed) if nulls else []
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    data = json.loads(body)
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
     return [
         f"{'.'.join(str(part) for part in error['loc']) or '(body)'}: {error['type']}"
         for error in errors

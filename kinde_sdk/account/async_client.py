@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Generator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .._transport import Response, TimeoutArg
 from . import _models as m
-from ._core import Call, Flow
-from .client import AccountSettings, no_token, request_args
+from ._core import TOKEN, Call, Effect, Flow, Refresh, Renew, Send
+from .client import AccountSettings, no_token, refresh_session, request_args
 
 if TYPE_CHECKING:
     from .._async_transport import AsyncTransport
@@ -74,6 +74,10 @@ class AsyncAccountClient(AccountSettings):
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else AsyncTransport()
         self._timeout = timeout
+        # A fixed token has nothing to refresh: its 401 is raised at once.
+        self._renewable = not isinstance(access_token, str)
+        # Made on first use, inside the event loop the client belongs to.
+        self._renew_lock: Optional[asyncio.Lock] = None
 
     async def aclose(self) -> None:
         """Close the transport the client made for itself (not one it was given)."""
@@ -108,18 +112,51 @@ class AsyncAccountClient(AccountSettings):
         return str(token)
 
     async def _send(self, call: Call) -> Response:
-        args = request_args(call, await self.access_token())
-        return await self._transport.request(
-            call.method, call.url(self.origin), timeout=self._timeout, **args
-        )
+        response: Response = await self._drive(self._core.exchange(call, renewable=self._renewable))
+        return response
 
-    async def _run(self, flow: Flow[Any]) -> Any:
+    async def _drive(self, flow: Generator[Any, Any, Any]) -> Any:
+        """:func:`._core.drive` with ``await``: the same flows, performed here."""
         try:
-            call = next(flow)
+            step = next(flow)
             while True:
-                call = flow.send(await self._send(call))
+                step = flow.send(await self._perform(step))
         except StopIteration as done:
             return done.value
+
+    async def _perform(self, step: Union[Call, Effect]) -> Any:
+        if isinstance(step, Call):
+            return await self._send(step)
+        if isinstance(step, Send):
+            args = request_args(step.call, step.token)
+            return await self._transport.request(
+                step.call.method, step.call.url(self.origin), timeout=self._timeout, **args
+            )
+        if step is TOKEN:
+            return await self.access_token()
+        if isinstance(step, Renew):
+            if self._renew_lock is None:
+                self._renew_lock = asyncio.Lock()
+            async with self._renew_lock:
+                return await self._drive(self._core.renew(step.rejected))
+        if isinstance(step, Refresh):
+            await self._refresh(step.rejected)
+            return None
+        raise AssertionError(f"unknown step {step!r}")
+
+    async def _refresh(self, rejected: str) -> None:
+        from ..auth.async_oauth import AsyncOAuth
+
+        oauth = self._oauth
+        if isinstance(oauth, AsyncOAuth):
+            tokens = oauth.get_tokens()
+            if tokens is not None and tokens.get("refresh_token"):
+                await oauth.refresh_tokens()
+        elif oauth is not None:
+            await asyncio.to_thread(refresh_session, oauth, rejected)
+
+    async def _run(self, flow: Flow[Any]) -> Any:
+        return await self._drive(flow)
 
     # --- the operations ------------------------------------------------------------
 

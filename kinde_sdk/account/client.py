@@ -6,14 +6,16 @@ Every request and answer is :mod:`._core`'s; this module only sends, over the SD
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .._config import from_env, normalize_domain, require
 from .._transport import Response, TimeoutArg, Transport, default_transport
+from ..enums import GrantType
 from ..errors import KindeConfigurationError, TokenError
 from . import _models as m
-from ._core import AccountCore, Call, Flow, drive
+from ._core import TOKEN, AccountCore, Call, Effect, Flow, Refresh, Renew, Send, drive
 
 if TYPE_CHECKING:
     from ..auth.oauth import OAuth
@@ -89,6 +91,19 @@ def no_token() -> TokenError:
     )
 
 
+def refresh_session(oauth: OAuth, rejected: str) -> None:
+    """Make a blocking OAuth session's next access token a fresh one, after a 401 to
+    ``rejected``: a refresh grant when the session holds a refresh token (without one
+    there is nothing to refresh, and the 401 stands); with the client-credentials
+    grant, the rejected M2M token is dropped from its cache."""
+    if oauth.grant_type is GrantType.CLIENT_CREDENTIALS:
+        oauth._m2m().invalidate(rejected)
+        return
+    tokens = oauth.get_tokens()
+    if tokens is not None and tokens.get("refresh_token"):
+        oauth.refresh_tokens()
+
+
 def request_args(call: Call, token: str) -> dict[str, Any]:
     """The transport arguments for ``call`` (shared with the async client)."""
     headers: Mapping[str, str] = {**_HEADERS, "Authorization": f"Bearer {token}"}
@@ -111,6 +126,9 @@ class AccountClient(AccountSettings):
     :class:`~kinde_sdk.errors.RateLimitError` (429, with ``retry_after``), ... and
     :class:`~kinde_sdk.errors.TokenError` (``error="login_required"``) when there is no
     signed-in user. A failure is always raised, never answered with an empty result.
+    A 401 is answered with one fresh token (the session refreshed, the callable asked
+    again; one refresh for all the calls that got it) and one replay; a second 401, or
+    one to a fixed token string, raises :class:`~kinde_sdk.errors.AuthenticationError`.
 
     ``strict_responses=True`` validates every answer against the spec (for tests).
     """
@@ -145,6 +163,9 @@ class AccountClient(AccountSettings):
             transport = oauth._transport
         self._transport = transport or default_transport()
         self._timeout = timeout
+        # A fixed token has nothing to refresh: its 401 is raised at once.
+        self._renewable = self._fixed is None
+        self._renew_lock = threading.Lock()
 
     def access_token(self) -> str:
         """The token the next call sends (refreshed through the OAuth session when due)."""
@@ -159,10 +180,24 @@ class AccountClient(AccountSettings):
         return token
 
     def _send(self, call: Call) -> Response:
-        args = request_args(call, self.access_token())
-        return self._transport.request(
-            call.method, call.url(self.origin), timeout=self._timeout, **args
-        )
+        return drive(self._core.exchange(call, renewable=self._renewable), self._perform)
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Send):
+            args = request_args(effect.call, effect.token)
+            return self._transport.request(
+                effect.call.method, effect.call.url(self.origin), timeout=self._timeout, **args
+            )
+        if effect is TOKEN:
+            return self.access_token()
+        if isinstance(effect, Renew):
+            with self._renew_lock:
+                return drive(self._core.renew(effect.rejected), self._perform)
+        if isinstance(effect, Refresh):
+            if self._oauth is not None:
+                refresh_session(self._oauth, effect.rejected)
+            return None
+        raise AssertionError(f"unknown effect {effect!r}")
 
     def _run(self, flow: Flow[Any]) -> Any:
         return drive(flow, self._send)

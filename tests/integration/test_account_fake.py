@@ -39,8 +39,9 @@ USER: dict[str, Any] = {
 }
 
 
-def oauth_for(fake: FakeKinde, **kwargs: Any) -> OAuth:
-    return OAuth(
+def oauth_for(fake: FakeKinde, cls: Any = OAuth, **kwargs: Any) -> Any:
+    """An ``OAuth`` (or ``cls``, e.g. AsyncOAuth) client of ``fake``, with memory storage."""
+    return cls(
         domain=fake.domain,
         client_id=fake.client_id,
         client_secret=fake.client_secret,

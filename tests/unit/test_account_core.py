@@ -158,3 +158,75 @@ def test_construction_checks_its_arguments() -> None:
             build()
     with pytest.raises(KindeConfigurationError, match="client_id"):
         AccountClient("t", domain="acme.kinde.com").revoke("x")
+
+
+def test_a_401_is_replayed_once_with_a_renewed_token_and_renewal_is_shared() -> None:
+    from kinde_sdk.account._core import TOKEN, Refresh, Renew, Send
+
+    core = AccountCore(ORIGIN)
+    call = Call("GET", "/oauth2/v2/user_profile")
+    flow = core.exchange(call, renewable=True)
+    assert next(flow) is TOKEN
+    assert flow.send("old") == Send(call, "old")
+    assert flow.send(answer(b"", 401)) == Renew("old")
+    # The first renewal asks the source, which still has the old token: a refresh.
+    renew = core.renew("old")
+    assert next(renew) is TOKEN
+    assert renew.send("old") == Refresh("old")
+    assert renew.send(None) is TOKEN
+    with pytest.raises(StopIteration) as done:
+        renew.send("new")
+    assert done.value.value == "new"
+    assert flow.send("new") == Send(call, "new")
+    with pytest.raises(StopIteration) as replayed:
+        flow.send(answer({"sub": "kp_1"}))
+    assert replayed.value.value.status == 200
+    # Another call that got the 401 with the old token: the same new one, no refresh.
+    with pytest.raises(StopIteration) as shared:
+        next(core.renew("old"))
+    assert shared.value.value == "new"
+    # A fixed token (not renewable): the 401 is the answer, nothing else is asked.
+    fixed = core.exchange(call, renewable=False)
+    next(fixed)
+    fixed.send("t")
+    with pytest.raises(StopIteration) as raised:
+        fixed.send(answer(b"", 401))
+    assert raised.value.value.status == 401
+
+
+def test_a_valid_body_is_parsed_once_and_only_a_drifted_one_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body that matches the spec costs one strict ``model_validate_json`` pass and no
+    other parse; only one that fails it is read again (as sent) and its drift logged."""
+    from kinde_sdk._lenient import reset_drift_warnings
+    from kinde_sdk_account_generated.models.user_profile_v2 import UserProfileV2
+
+    counts = {"validate_json": 0, "loads": 0}
+    validate_json, loads = UserProfileV2.model_validate_json, json.loads
+
+    def counting_validate_json(data: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["validate_json"] += 1
+        return validate_json(data, *args, **kwargs)
+
+    def counting_loads(data: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["loads"] += 1
+        return loads(data, *args, **kwargs)
+
+    monkeypatch.setattr(UserProfileV2, "model_validate_json", counting_validate_json)
+    monkeypatch.setattr(json, "loads", counting_loads)
+    valid = {"sub": "kp_1", "email": "a@b.c", "email_verified": True, "updated_at": 1612345678}
+    sent = answer(valid)
+    for core in (AccountCore(ORIGIN), AccountCore(ORIGIN, strict=True)):
+        profile, _ = run(core.user_profile(), sent)
+        assert profile.email == "a@b.c" and profile.raw == valid
+    assert counts == {"validate_json": 2, "loads": 0}  # one pass per call, nothing else
+
+    reset_drift_warnings()
+    drifted = answer({"sub": "kp_1", "email": 42, "surprise": {"x": 1}})
+    with caplog.at_level("WARNING", logger="kinde_sdk.management"):
+        profile, _ = run(AccountCore(ORIGIN).user_profile(), drifted)
+    assert profile.raw == {"sub": "kp_1", "email": 42, "surprise": {"x": 1}}
+    assert counts == {"validate_json": 3, "loads": 1}  # the strict pass, then as sent
+    assert len(caplog.records) == 2  # email, surprise: each logged
+    reset_drift_warnings()

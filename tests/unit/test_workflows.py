@@ -90,3 +90,25 @@ def test_the_test_matrix_follows_requires_python() -> None:
     assert versions[0] == f"3.{floor.group(1)}"
     minors = [int(v.split(".")[1]) for v in versions]
     assert minors == list(range(minors[0], minors[-1] + 1)), "no version skipped"
+
+
+def test_ci_runs_every_make_target_ci_run_runs() -> None:
+    """The README promises `make demo` on a fresh machine: the GitHub CI runs it, and
+    every other target the local CI (.ci/run) runs."""
+    script = (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+    commands = "\n".join(line for line in script if not line.lstrip().startswith("#"))
+    local = set(re.findall(r"\bmake ([a-z][\w-]*)", commands))
+    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    steps = [s.get("run", "") for job in ci["jobs"].values() for s in job["steps"]]
+    github = set(re.findall(r"\bmake ([a-z][\w-]*)", "\n".join(steps)))
+    assert "demo" in local and local <= github, f"not run by ci.yml: {local - github}"
+
+
+def test_the_pull_request_job_holds_only_the_permissions_its_steps_use() -> None:
+    # push the branch, open/edit the PR and its label, start ci.yml: nothing on issues.
+    job = load(ROOT / ".github" / "workflows" / "spec-update.yml")["jobs"]["pull-request"]
+    assert job["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "actions": "write",
+    }
