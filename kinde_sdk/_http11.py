@@ -92,8 +92,9 @@ class ResponseParser:
     :meth:`feed` each piece the connection receives and :meth:`feed_eof` at its end;
     either returns True once the response is complete. Then ``status``, ``reason``,
     ``headers`` (name/value pairs as sent), ``body`` (decoded) and ``reusable`` (the
-    connection may carry another request) are set. Bytes after the response on the same
-    connection are a :class:`ProtocolError` (a server may not answer unasked).
+    connection may carry another request) are set. Bytes after the response (a server
+    may not answer unasked) leave the response whole but the connection not reusable;
+    fed after it is done, they are a :class:`ProtocolError`.
     """
 
     __slots__ = (
@@ -196,8 +197,9 @@ class ResponseParser:
             elif state == _TRAILERS:
                 if not self._trailers():
                     return False
-            else:  # _DONE with bytes left over
-                raise ProtocolError("the server sent bytes after the response")
+            else:  # _DONE, with bytes nobody asked for after it
+                self._buffer = b""
+                self.reusable = False
         return self._state == _DONE
 
     def _head(self) -> bool:
@@ -290,7 +292,10 @@ class ResponseParser:
     def _take_length(self, data: bytes) -> bool:
         left = self._left
         if len(data) > left:
-            raise ProtocolError("the server sent more than its Content-Length")
+            # The answer is whole; what follows was not asked for, so the connection
+            # can no longer be trusted to frame the next one.
+            data = data[:left]
+            self.reusable = False
         self._add(data)
         self._left = left - len(data)
         if self._left == 0:
@@ -329,8 +334,6 @@ class ResponseParser:
             line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
             if not line:
                 self._finish()
-                if self._buffer:
-                    raise ProtocolError("the server sent bytes after the response")
                 return True
 
     def _add(self, data: bytes) -> None:

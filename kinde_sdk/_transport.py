@@ -116,8 +116,12 @@ def url_for_log(url: str) -> str:
         host = parts.hostname or ""
         if ":" in host:  # an IPv6 literal keeps its brackets
             host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        try:
+            port = parts.port
+        except ValueError:  # out of range or not a number: the request will fail anyway
+            port = None
+        if port:
+            host = f"{host}:{port}"
         safe = urlunsplit((parts.scheme, host, parts.path, "", ""))
         if len(_safe_urls) >= _SAFE_URLS_MAX:
             _safe_urls.clear()  # paths with ids vary without end; stay bounded
