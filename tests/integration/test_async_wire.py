@@ -23,7 +23,7 @@ import pytest
 from kinde_sdk._async_transport import AsyncTransport
 from kinde_sdk._retry import RetryPolicy
 from kinde_sdk._transport import ResponseLimits
-from kinde_sdk.errors import KindeConnectionError, ResponseTooLargeError
+from kinde_sdk.errors import KindeConnectionError, KindeTimeoutError, ResponseTooLargeError
 from tests.servers.hostile import self_signed_tls
 
 pytestmark = pytest.mark.anyio
@@ -440,3 +440,19 @@ def test_one_transport_serves_several_event_loops_and_closes_them_all(
     for thread in threads:
         thread.join(WAIT)
     assert errors == []
+
+
+async def test_a_server_that_stops_reading_is_a_write_timeout(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    done = threading.Event()
+
+    def never_reads(number: int, conn: socket.socket) -> None:
+        done.wait(WAIT)
+
+    server = serve(never_reads)
+    body = b"x" * (64 << 20)  # far more than the kernel buffers on both ends hold
+    async with AsyncTransport(timeout=(5.0, 0.5), retry=RetryPolicy(max_retries=0)) as transport:
+        with pytest.raises(KindeTimeoutError, match="timed out sending"):
+            await transport.request("POST", server.url, body=body)
+    done.set()
