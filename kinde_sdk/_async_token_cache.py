@@ -19,7 +19,6 @@ import threading
 from collections.abc import Awaitable, Generator
 from typing import Any, Callable, Optional, TypeVar
 
-# Imports no httpx: AsyncTransport imports it when one is created.
 from ._async_transport import AsyncTransport
 from ._token_cache import TokenProviderBase, parse_token_response
 from ._token_core import (
@@ -109,8 +108,7 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
 
     The interface other async clients build on: ``await token()``, ``await
     invalidate(rejected_token)`` and ``await send_with_token(send)`` (one fresh token and
-    one replay on a 401). ``transport`` belongs to one event loop, like any
-    ``httpx.AsyncClient``; the token cache itself is shared by every loop and thread.
+    one replay on a 401). The token cache is shared by every loop and thread.
     """
 
     async def token(self) -> str:

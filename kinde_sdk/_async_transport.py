@@ -1,4 +1,4 @@
-"""The async twin of :mod:`kinde_sdk._transport`, over ``httpx.AsyncClient``.
+"""The async twin of :mod:`kinde_sdk._transport`, on asyncio's own sockets.
 
 Only the I/O is written here. The policy is the sync transport's, imported rather than
 repeated: timeouts (:func:`~kinde_sdk._transport.make_timeout`), the retry loop's
@@ -7,48 +7,46 @@ decisions (:class:`~kinde_sdk._retry.RetryState`), request ids, the User-Agent, 
 (never headers or bodies). Waits use ``asyncio.sleep`` (injectable), so nothing here
 blocks the event loop.
 
-httpx is an optional dependency (``pip install "kinde-sdk[async]"``): it is imported when
-an :class:`AsyncTransport` is created, and a missing httpx is a
-:class:`~kinde_sdk.errors.KindeConfigurationError` saying so.
+HTTP/1.1 is spoken by :mod:`kinde_sdk._aio_connection` (protocol objects on the loop)
+and :mod:`kinde_sdk._http11` (the sans-I/O request and response framing): the async
+client needs no dependency beyond the SDK's own. ``Response.raw`` is the same read
+``urllib3.HTTPResponse`` the sync transport gives, made only when asked for.
 
-Like any ``httpx.AsyncClient``, an :class:`AsyncTransport` belongs to the event loop that
-first uses it: create one per loop (one per application, usually).
+A transport may be used from several event loops (threads each running one, or tests):
+each loop gets its own connections and queue, as asyncio objects must never cross loops.
 
-At most ``pool_maxsize`` requests are on the wire at once, each on a kept-alive
-connection; the others wait their turn in :class:`_Slots`, in order, with the wait counted
-against the retry deadline. httpx would queue them itself, but its pool rescans every
-queued request against every connection (and polls each idle socket) whenever a request
-starts or ends, which costs more than the request once a few hundred are queued
-(scripts/bench_async.py); and an unbounded pool opens a socket per concurrent request,
-then closes all but a few of them again.
+At most ``pool_maxsize`` requests per loop are on the wire at once, each on a kept-alive
+connection; the others wait their turn in :class:`_Slots`, in order, with the wait
+counted against the retry deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
-import sys
+import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Coroutine, Mapping
-from typing import Any, Callable, Optional, TypeVar
-from urllib.parse import urlencode
+from collections.abc import Awaitable, Mapping
+from typing import Any, Callable, Optional
+from urllib.parse import urlencode, urlsplit
 
-from urllib3 import encode_multipart_formdata
+from urllib3 import HTTPHeaderDict, encode_multipart_formdata
 
-from ._retry import FailureKind, RetryPolicy, RetryState
+from ._aio_connection import AttemptFailed, ConnectionPool, Origin, within
+from ._http11 import ResponseParser, TooLarge, encode_request
+from ._retry import RetryPolicy, RetryState
 from ._transport import (
-    READ_CHUNK,
     USER_AGENT,
     EndpointKind,
     FormFields,
     Response,
     ResponseLimits,
     TimeoutArg,
-    check_content_length,
     connection_error,
     deadline_error,
     log_response,
@@ -58,22 +56,13 @@ from ._transport import (
     too_large,
     url_for_log,
 )
-from .errors import KindeConfigurationError, KindeConnectionError
+from .errors import KindeConnectionError
 
 logger = logging.getLogger("kinde_sdk")
-_T = TypeVar("_T")
 
 # urllib3 sends the fields of these methods in the query string, the others' in the body.
 _URL_FIELD_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS"})
-
-
-def _require_httpx() -> None:
-    try:
-        import httpx  # noqa: F401
-    except ImportError:
-        raise KindeConfigurationError(
-            "the async API needs httpx: pip install 'kinde-sdk[async]'"
-        ) from None
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class AsyncTransport:
@@ -81,8 +70,9 @@ class AsyncTransport:
     Transport` (same arguments, defaults and errors), with ``await request(...)``.
 
     ``sleep`` is awaited between retries (``asyncio.sleep`` unless a test injects one).
-    ``pool_maxsize`` bounds the connections, hence the requests in flight at once; more
-    concurrent calls wait for a free connection (within the retry deadline).
+    ``pool_maxsize`` bounds the connections per event loop, hence the requests in flight
+    at once; more concurrent calls wait for a free connection (within the retry
+    deadline).
     """
 
     def __init__(
@@ -97,9 +87,6 @@ class AsyncTransport:
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        _require_httpx()
-        import httpx
-
         self.timeout = make_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -111,35 +98,52 @@ class AsyncTransport:
             raise ValueError("pool_maxsize must be at least 1")
         self.pool_maxsize = pool_maxsize
         self._closed = False
-        # One queue per event loop: an asyncio future must never cross loops.
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = (
+        # As the sync transport: the system's trust store, no proxies or certificates
+        # from the environment, no redirects. Made on first https use (it reads the
+        # system's certificates).
+        self._tls: Optional[ssl.SSLContext] = None
+        # Per event loop: an asyncio future or socket must never cross loops. Weakly
+        # keyed, so a finished loop is not kept alive by a transport that outlives it.
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
-        # As the sync transport: the system's trust store, no proxies or certificates
-        # from the environment, no redirects. Every connection is kept alive: with fewer
-        # kept than opened, httpx closes each connection as its request ends (it compares
-        # the keep-alive limit with all connections, not the idle ones).
-        self._client = httpx.AsyncClient(
-            verify=ssl.create_default_context(),
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=pool_maxsize, max_keepalive_connections=pool_maxsize
-            ),
-        )
+        self._loops_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AsyncTransport(timeout={self.timeout!r}, retry={self.retry!r})"
 
     async def aclose(self) -> None:
+        """Close every idle connection; calls made after this fail with
+        :class:`~kinde_sdk.errors.KindeConnectionError`."""
         self._closed = True
-        await self._client.aclose()
+        with self._loops_lock:
+            states = list(self._loops.items())
+        running = asyncio.get_running_loop()
+        for loop, state in states:
+            if loop is running:
+                state.pool.close()
+            elif not loop.is_closed():
+                # Another loop's sockets are closed on that loop (unless it closed since).
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(state.pool.close)
 
     async def __aenter__(self) -> AsyncTransport:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
+        state = self._loops.get(loop)
+        if state is None:
+            with self._loops_lock:
+                state = self._loops.get(loop)
+                if state is None:
+                    if self._tls is None:
+                        self._tls = ssl.create_default_context()
+                    state = _LoopState(_Slots(self.pool_maxsize), ConnectionPool(loop, self._tls))
+                    self._loops[loop] = state
+        return state
 
     async def request(
         self,
@@ -160,9 +164,9 @@ class AsyncTransport:
         ``fields`` are encoded as urllib3 encodes them for the sync transport: in the
         query string for GET, HEAD, DELETE and OPTIONS, else as a form (or multipart) body.
         Request ids, ``kind`` and the deadline are as in the sync transport's ``request``.
+        A header or URL that could not be sent as it is (a CR or LF in a value, say) is
+        a ``ValueError``, as from the sync transport.
         """
-        import httpx
-
         method = method.upper()
         policy = retry or self.retry
         connect, read = make_timeout(timeout) if timeout is not None else self.timeout
@@ -172,12 +176,15 @@ class AsyncTransport:
             url, body, send_headers = _encode_fields(
                 method, url, fields, encode_multipart, send_headers
             )
-        state = RetryState(policy, method, clock=self._clock, rand=self._rand)
         safe_url = url_for_log(url)
-        loop = asyncio.get_running_loop()
-        slots = self._slots.get(loop)
-        if slots is None:
-            slots = self._slots[loop] = _Slots(self.pool_maxsize)
+        target = _target(url)
+        if target is None:
+            raise connection_error("other", method, safe_url)
+        origin, host_header, path = target
+        wire = encode_request(method, path, host_header, send_headers, body)
+        state = RetryState(policy, method, clock=self._clock, rand=self._rand)
+        loop_state = self._state(asyncio.get_running_loop())
+        slots = loop_state.slots
         while True:
             remaining = state.remaining()
             if remaining <= 0:
@@ -192,34 +199,39 @@ class AsyncTransport:
                 if self._closed:
                     raise KindeConnectionError("the transport is closed", url=safe_url)
                 raise deadline_error(method, safe_url, policy)
-            attempt_timeout = httpx.Timeout(
-                connect=min(connect, remaining),
-                read=min(read, remaining),
-                write=min(read, remaining),
-                pool=min(connect, remaining),
-            )
             try:
                 try:
-                    # httpx's timeouts bound each read; this bounds the whole attempt,
-                    # headers and body, so a trickling server cannot stretch the deadline.
-                    raw, raw_headers, data = await _within(
+                    # The connection's timeouts bound connecting and each wait for data;
+                    # this bounds the whole attempt, so a trickling server cannot
+                    # stretch the deadline.
+                    parser = await within(
                         remaining,
-                        self._attempt(
-                            method, url, send_headers, body, attempt_timeout, limit, safe_url
+                        _attempt(
+                            loop_state.pool,
+                            origin,
+                            wire,
+                            method,
+                            limit,
+                            min(connect, remaining),
+                            min(read, remaining),
                         ),
                     )
                 finally:
                     slots.release()
             except asyncio.TimeoutError:
                 raise deadline_error(method, safe_url, policy) from None
-            except (httpx.RequestError, httpx.InvalidURL) as exc:
-                failure = _failure_kind(exc)
-                logger.debug("HTTP %s %s failed: %s", method, safe_url, type(exc).__name__)
-                delay = state.after_failure(failure)
+            except TooLarge:
+                raise too_large(method, safe_url, limit) from None
+            except AttemptFailed as exc:
+                logger.debug("HTTP %s %s failed: %s", method, safe_url, exc.kind)
+                delay = state.after_failure(exc.kind)
                 if delay is None:
-                    raise connection_error(failure, method, safe_url) from exc
+                    raise connection_error(exc.kind, method, safe_url) from None
             else:
-                response = Response.received(raw.status_code, raw_headers, data, rid, raw=raw)
+                head = _ReadHead(parser, url)
+                response = Response.received(
+                    parser.status, head.headers, parser.body, rid, unread=head
+                )
                 log_response(method, safe_url, response, state.elapsed(), rid)
                 delay = state.after_status(response.status, response.headers)
                 if delay is None:
@@ -227,55 +239,93 @@ class AsyncTransport:
             log_retry(method, safe_url, delay, state.retries)
             await self._sleep(delay)
 
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: Optional[bytes],
-        timeout: Any,
-        limit: int,
-        safe_url: str,
-    ) -> tuple[Any, Any, bytes]:
-        """One attempt: the response (read, as an ``httpx.Response``), the headers as
-        received, and the body, read in chunks and capped at ``limit`` bytes."""
-        import httpx
 
-        async with self._client.stream(
-            method, url, headers=headers, content=body, timeout=timeout
-        ) as raw:
-            check_content_length(raw.headers, limit, method, safe_url)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in raw.aiter_bytes(READ_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(method, safe_url, limit)
-                chunks.append(chunk)
-        data = b"".join(chunks)
-        # A read copy for callers that want httpx's own object: the body is already
-        # decoded, so the encoding headers no longer describe it.
-        read = httpx.Response(
-            raw.status_code,
-            headers=[
-                (k, v)
-                for k, v in raw.headers.multi_items()
-                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-            ],
-            content=data,
-            request=raw.request,
-            extensions=raw.extensions,
-        )
-        return read, raw.headers, data
+class _LoopState:
+    """What a transport holds for one event loop."""
+
+    __slots__ = ("pool", "slots")
+
+    def __init__(self, slots: _Slots, pool: ConnectionPool) -> None:
+        self.slots = slots
+        self.pool = pool
 
 
-async def _within(seconds: float, attempt: Coroutine[Any, Any, _T]) -> _T:
-    """``await attempt``, cancelled after ``seconds`` (asyncio.TimeoutError)."""
-    if sys.version_info >= (3, 11):
-        # No extra task per request, unlike wait_for on older Pythons.
-        async with asyncio.timeout(seconds):  # novermin (guarded by the version check)
-            return await attempt
-    return await asyncio.wait_for(attempt, timeout=seconds)
+async def _attempt(
+    pool: ConnectionPool,
+    origin: Origin,
+    wire: bytes,
+    method: str,
+    limit: int,
+    connect: float,
+    read: float,
+) -> ResponseParser:
+    """One attempt: the parsed response. A kept-alive connection found dead before it
+    answered is replaced by the next (or a new) one without counting as a retry: the
+    request never reached a live server, whatever its method."""
+    while True:
+        connection = await pool.get(origin, connect)
+        reused = connection.used
+        try:
+            parser = await connection.exchange(wire, ResponseParser(method, limit), read)
+        except AttemptFailed as exc:
+            if reused and exc.unsent:
+                continue
+            raise
+        pool.put(origin, connection)
+        return parser
+
+
+class _ReadHead:
+    """The head of a received response, in the shape the lazily made ``Response.raw``
+    (a read ``urllib3.HTTPResponse``, as from the sync transport) is copied from."""
+
+    __slots__ = ("headers", "reason", "status", "url", "version")
+
+    def __init__(self, parser: ResponseParser, url: str) -> None:
+        self.headers = HTTPHeaderDict(parser.headers)
+        self.status = parser.status
+        self.reason = parser.reason
+        self.version = 11 if parser.version == "HTTP/1.1" else 10
+        self.url = url
+
+
+def _target(url: str) -> Optional[tuple[Origin, str, str]]:
+    """(origin, Host header, request target) of ``url``; None for a URL this transport
+    cannot send (not http or https, no host)."""
+    sep = url.find("://")
+    start = url.find("/", sep + 3) if sep > 0 else -1
+    if start < 0:
+        base, path = url, "/"
+        if "?" in base:
+            base, _, query = base.partition("?")
+            path = "/?" + query
+    else:
+        base, path = url[:start], url[start:]
+    path = path.partition("#")[0]
+    found = _origins.get(base)
+    if found is None:
+        parts = urlsplit(base)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        host = parts.hostname
+        if scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
+            return None
+        port = port or _DEFAULT_PORTS[scheme]
+        shown = f"[{host}]" if ":" in host else host
+        if port != _DEFAULT_PORTS[scheme]:
+            shown = f"{shown}:{port}"
+        found = ((scheme, host, port), shown)
+        if len(_origins) >= 512:
+            _origins.clear()  # stay bounded, whatever a caller sends
+        _origins[base] = found
+    return found[0], found[1], path
+
+
+# "https://host:port" -> (origin, Host header): parsed once each, not on every request.
+_origins: dict[str, tuple[Origin, str]] = {}
 
 
 class _Slots:
@@ -351,31 +401,3 @@ def _encode_fields(
     if not any(name.lower() == "content-type" for name in headers):
         headers = {**headers, "Content-Type": content_type}
     return url, body, headers
-
-
-def _failure_kind(exc: Exception) -> FailureKind:
-    import httpx
-
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return "connect_timeout"
-    if isinstance(exc, httpx.ReadTimeout):
-        return "read_timeout"
-    if isinstance(exc, httpx.WriteTimeout):
-        return "write_timeout"
-    if isinstance(exc, httpx.ConnectError):
-        # httpx reports a failed TLS handshake as a ConnectError caused by ssl.SSLError.
-        return "tls" if _caused_by_tls(exc) else "connect"
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.ProtocolError)):
-        return "broken"
-    return "other"
-
-
-def _caused_by_tls(exc: BaseException) -> bool:
-    seen: Optional[BaseException] = exc
-    for _ in range(8):  # httpx -> httpcore -> ssl; a bound against cycles
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Protocol, Union
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -116,8 +116,12 @@ def url_for_log(url: str) -> str:
         host = parts.hostname or ""
         if ":" in host:  # an IPv6 literal keeps its brackets
             host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        try:
+            port = parts.port
+        except ValueError:  # out of range or not a number: the request will fail anyway
+            port = None
+        if port:
+            host = f"{host}:{port}"
         safe = urlunsplit((parts.scheme, host, parts.path, "", ""))
         if len(_safe_urls) >= _SAFE_URLS_MAX:
             _safe_urls.clear()  # paths with ids vary without end; stay bounded
@@ -129,16 +133,31 @@ _SAFE_URLS_MAX = 512
 _safe_urls: dict[str, str] = {}
 
 
+class ReceivedHead(Protocol):
+    """What a read copy of a response is made from: an unread ``urllib3`` response, or
+    the async transport's record of a response head."""
+
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def url(self) -> Optional[str]: ...
+
+
 class Response:
     """A fully read HTTP response, from :class:`Transport` or the async transport.
 
     ``headers`` is case-insensitive. ``raw`` is the HTTP library's own response object
-    (``urllib3.BaseHTTPResponse`` from :class:`Transport`, ``httpx.Response`` from
-    :class:`kinde_sdk._async_transport.AsyncTransport`), already fully read.
+    (a read ``urllib3.HTTPResponse``, from either transport), already fully read.
 
     Read-only. What most callers never read is made on first access: the server's
-    request id (a few header lookups) and, from :class:`Transport`, the read copy of
-    the urllib3 response behind ``raw``.
+    request id (a few header lookups) and the read copy of the urllib3 response behind
+    ``raw``.
     """
 
     __slots__ = ("_raw", "_request_id", "_sent_id", "_source", "data", "headers", "status")
@@ -149,7 +168,7 @@ class Response:
     _request_id: Optional[str]
     _sent_id: str
     _raw: Any
-    _source: Optional[urllib3.BaseHTTPResponse]
+    _source: Optional[ReceivedHead]
 
     def __init__(
         self, status: int, headers: Mapping[str, str], data: bytes, request_id: str, raw: Any
@@ -165,7 +184,7 @@ class Response:
         sent_id: str,
         *,
         raw: Any = None,
-        unread: Optional[urllib3.BaseHTTPResponse] = None,
+        unread: Optional[ReceivedHead] = None,
     ) -> Response:
         """A response as a transport received it. ``request_id`` is the server's id in
         ``headers``, else ``sent_id``. ``raw`` is the library's read response; or, from
@@ -485,7 +504,7 @@ def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url:
     return b"".join(chunks)
 
 
-def _read_response(raw: urllib3.BaseHTTPResponse, data: bytes) -> urllib3.HTTPResponse:
+def _read_response(raw: ReceivedHead, data: bytes) -> urllib3.HTTPResponse:
     """A read, closed copy of ``raw`` whose ``.data`` is the body (the generated client
     reads ``.data``, ``.status``, ``.reason`` and ``.headers``)."""
     # From a stream, preloaded: ``.data`` is then b"" for an empty body, as urllib3's

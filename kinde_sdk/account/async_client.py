@@ -2,8 +2,8 @@
 
 The twin of :class:`~kinde_sdk.account.AccountClient`: same arguments, results and
 errors; requests and answers are :mod:`._core`'s, sent over
-:class:`~kinde_sdk._async_transport.AsyncTransport` (httpx, ``pip install
-"kinde-sdk[async]"``). Nothing here blocks the event loop: with an
+:class:`~kinde_sdk._async_transport.AsyncTransport` (no extra dependency).
+Nothing here blocks the event loop: with an
 :class:`~kinde_sdk.auth.AsyncOAuth` session the token is awaited; with a (blocking)
 :class:`~kinde_sdk.auth.OAuth` session, as the framework integrations use, the token is
 read in a worker thread that sees the current request's session (``asyncio.to_thread``
@@ -38,8 +38,7 @@ class AsyncAccountClient(AccountSettings):
     ``oauth`` is an :class:`~kinde_sdk.auth.AsyncOAuth` or an
     :class:`~kinde_sdk.auth.OAuth`; ``access_token`` a string or a callable (plain or
     async) returning one. Without ``transport`` the client uses the AsyncOAuth's, or
-    makes its own (closed by :meth:`aclose`). Like any httpx client, it belongs to the
-    event loop that first uses it.
+    makes its own (closed by :meth:`aclose`).
     """
 
     def __init__(

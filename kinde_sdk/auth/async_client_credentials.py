@@ -70,10 +70,6 @@ class AsyncClientCredentials(CredentialsSettings):
             refresh_margin=refresh_margin,
             token_store=token_store,
         )
-        if transport is None:
-            from .._async_transport import _require_httpx
-
-            _require_httpx()  # fail at construction, not on the first call
         self._given_transport = transport
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()

@@ -4,7 +4,7 @@ The twin of :class:`~kinde_sdk.auth.OAuth`, with the same settings, storage, ses
 errors and behaviour. Every decision is the shared core's
 (:class:`~kinde_sdk.auth._oauth_core.OAuthCore` and :mod:`kinde_sdk.auth._flow`); this
 module only awaits the I/O: discovery, the token and revocation requests over
-:class:`~kinde_sdk._async_transport.AsyncTransport` (httpx) and the verifications with
+:class:`~kinde_sdk._async_transport.AsyncTransport` and the verifications with
 :class:`~kinde_sdk.auth.AsyncTokenValidator`.
 
 Awaitable: ``login``, ``register``, ``create_org``, ``handle_redirect``,
@@ -23,8 +23,8 @@ refreshes it wait for that refresh (an ``asyncio.Lock`` per session) and use its
 Storage calls are synchronous, as in ``OAuth``: memory and file storage are local and
 fast; with Redis storage each call is one short blocking round trip on the event loop.
 
-Needs httpx: ``pip install "kinde-sdk[async]"``. Like its transport, a client belongs to
-the event loop that first uses it; close it with :meth:`AsyncOAuth.aclose` (or
+Needs no extra dependency. A client belongs to the event loop that first uses it (its
+session locks are asyncio objects); close it with :meth:`AsyncOAuth.aclose` (or
 ``async with``). Framework integrations (``framework=``) are ``OAuth``'s.
 """
 
@@ -62,8 +62,7 @@ class AsyncOAuth(OAuthCore):
     except ``transport``, an :class:`~kinde_sdk._async_transport.AsyncTransport`
     (without one the client makes its own, closed by :meth:`aclose`), and no
     ``framework``/``grant_type`` (for machine-to-machine tokens see
-    :class:`~kinde_sdk.auth.ClientCredentials`). A missing httpx is a
-    KindeConfigurationError at construction.
+    :class:`~kinde_sdk.auth.ClientCredentials`).
     """
 
     def __init__(

@@ -13,8 +13,8 @@ await the same fetch (or keep using stale keys while it refreshes them). The fet
 as a task shielded from the caller that started it, so cancelling that caller (a request
 that timed out, say) does not fail the coroutines waiting on the same fetch.
 
-Needs httpx: ``pip install "kinde-sdk[async]"``. A validator belongs to the event loop
-that first uses it, like the transport under it.
+Needs no extra dependency. A validator belongs to the event loop that first uses it
+(its single-flight fetch is an asyncio task).
 """
 
 from __future__ import annotations
@@ -138,8 +138,6 @@ class AsyncTokenValidator(TokenValidatorCore):
 
     ``verify`` raises a subclass of :class:`kinde_sdk.errors.InvalidTokenError` for a bad
     token and :class:`kinde_sdk.errors.JWKSFetchError` when no signing keys can be had.
-    A missing httpx is a :class:`~kinde_sdk.errors.KindeConfigurationError` at
-    construction.
     """
 
     def __init__(

@@ -222,9 +222,10 @@ class KindeFastAPI:
         )
 
     def account_client(self) -> AsyncAccountClient:
-        """The Account API client of this app for the running event loop (an httpx
-        client belongs to one loop). It asks the OAuth client for the token of the
-        session bound to the current request, so it always acts as that request's user."""
+        """The Account API client of this app for the running event loop (its locks
+        are asyncio objects, which belong to one loop). It asks the OAuth client for the
+        token of the session bound to the current request, so it always acts as that
+        request's user."""
         loop = asyncio.get_running_loop()
         client = self._accounts.get(loop)
         if client is None:

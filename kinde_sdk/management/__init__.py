@@ -13,7 +13,7 @@ from .pagination import paginate
 if TYPE_CHECKING:
     from .async_client import AsyncManagementClient
 
-# The async client imports httpx, which a sync-only application need not install.
+# Imported on first use: a sync-only application need not load the async machinery.
 __getattr__, __dir__ = lazy_attributes(
     __name__, globals(), {"AsyncManagementClient": "async_client"}
 )

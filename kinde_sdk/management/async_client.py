@@ -3,8 +3,8 @@
 Same constructor, settings, environment variables and errors; every operation is
 ``await client.<api>.<operation>(...)``. Requests are built and responses parsed by the
 generated code exactly as for the sync client (see ``_async_api.py``); they travel
-through :class:`~kinde_sdk._async_transport.AsyncTransport` (httpx; ``pip install
-"kinde-sdk[async]"``), so nothing blocks the event loop.
+through :class:`~kinde_sdk._async_transport.AsyncTransport` (asyncio's own sockets,
+no extra dependency), so nothing blocks the event loop.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class AsyncManagementClient(AsyncSeedMethods, AsyncPagedIterators):
     :class:`~kinde_sdk.management.ManagementClient`.
 
     Use it as ``async with AsyncManagementClient(...) as client:`` or call ``await
-    client.aclose()`` when done. Like its httpx pool, a client belongs to the event loop
-    that first uses it: create one per loop (one per application, usually).
+    client.aclose()`` when done. Each event loop that uses a client gets its own
+    connections; one client per application is the usual shape.
     """
 
     def __init__(

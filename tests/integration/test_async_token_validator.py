@@ -13,7 +13,6 @@ fail (after a bound) instead of passing.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -413,12 +412,3 @@ async def test_without_a_transport_it_makes_and_closes_its_own(env: Env) -> None
     async with AsyncTokenValidator(env.origin, AUDIENCE, clock=env.clock) as validator:
         assert (await validator.verify(env.mint("k1")))["sub"] == SUB
     assert env.endpoint.requests == 1
-
-
-def test_missing_httpx_is_a_configuration_error_at_construction(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "httpx", None)  # makes `import httpx` fail
-
-    with pytest.raises(KindeConfigurationError, match=r"kinde-sdk\[async\]"):
-        AsyncTokenValidator("acme.kinde.com")

@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import ssl
 import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any, Callable, Optional, Union
 
-import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from kinde_sdk._async_transport import AsyncTransport, _failure_kind, _Slots
+from kinde_sdk._async_transport import AsyncTransport, _Slots
 from kinde_sdk._retry import FailureKind, RetryPolicy, RetryState, failure_is_retryable
 from kinde_sdk._transport import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -33,7 +31,7 @@ from kinde_sdk._transport import (
     Transport,
     connection_error,
 )
-from kinde_sdk.errors import KindeConfigurationError, KindeConnectionError, KindeTimeoutError
+from kinde_sdk.errors import KindeConnectionError, KindeTimeoutError
 from tests.integration import test_transport
 from tests.integration.test_transport import FakeClock, blocking_handler, wait_for
 
@@ -92,11 +90,17 @@ def test_defaults_are_the_sync_transports() -> None:
     assert repr(transport).startswith("AsyncTransport(timeout=(5.0, 30.0)")
 
 
-def test_missing_httpx_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "httpx", None)  # makes `import httpx` fail
+async def test_needs_no_http_library_but_the_sdks_own(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("httpx", "httpcore", "anyio", "aiohttp"):
+        monkeypatch.setitem(sys.modules, name, None)  # makes `import <name>` fail
+    httpserver.expect_request("/r").respond_with_json({"a": 1})
 
-    with pytest.raises(KindeConfigurationError, match=re.escape("kinde-sdk[async]")):
-        AsyncTransport()
+    async with AsyncTransport() as t:
+        response = await t.request("GET", httpserver.url_for("/r"))
+
+    assert response.json() == {"a": 1}
 
 
 async def test_closed_transport_refuses_requests(httpserver: HTTPServer) -> None:
@@ -642,29 +646,6 @@ async def test_both_transports_fail_alike_on_connection_errors(
 
 
 # -- the shared pieces, without a server ------------------------------------------------------
-
-
-def _with_cause(exc: Exception, cause: BaseException) -> Exception:
-    exc.__cause__ = cause
-    return exc
-
-
-@pytest.mark.parametrize(
-    ("exc", "kind"),
-    [
-        (httpx.ConnectError("refused"), "connect"),
-        (_with_cause(httpx.ConnectError("handshake"), ssl.SSLError("bad cert")), "tls"),
-        (httpx.ConnectTimeout("slow"), "connect_timeout"),
-        (httpx.PoolTimeout("no free connection"), "connect_timeout"),
-        (httpx.ReadTimeout("slow"), "read_timeout"),
-        (httpx.WriteTimeout("slow"), "write_timeout"),
-        (httpx.RemoteProtocolError("closed early"), "broken"),
-        (_with_cause(httpx.ReadError("reset"), ssl.SSLEOFError("eof")), "broken"),
-        (httpx.UnsupportedProtocol("ftp"), "other"),
-    ],
-)
-def test_httpx_errors_map_to_the_shared_failure_kinds(exc: Exception, kind: str) -> None:
-    assert _failure_kind(exc) == kind
 
 
 @pytest.mark.parametrize(
