@@ -44,7 +44,6 @@ from ._jwt_core import (
     check_times,
     claims_from_verified_segment,
     decode_unverified,
-    new_decoder,
     normalize_audience,
     parse_header,
     token_bytes,
@@ -132,7 +131,6 @@ class TokenValidatorCore:
         self._jwks_cooldown = _seconds(jwks_cooldown, "jwks_cooldown")
         self.webhook_tolerance = check_tolerance(webhook_tolerance)
         self._clock = clock
-        self._decoder = new_decoder()
         self._cache = VerifiedTokenCache(max_cached_tokens)
         self._policy = ClaimsPolicy(issuer=self.issuer, audience=self.audience, leeway=self.leeway)
         # Kinde webhook bodies are JWTs signed with the same keys but carry no audience
@@ -193,7 +191,7 @@ class TokenValidatorCore:
         header = parse_header(token)
         check_algorithm(header.alg, self.algorithms)
         key = yield header.kid, header.alg
-        claims = verify_signature(self._decoder, token, key, self.algorithms)
+        claims = verify_signature(token, header, key, self.algorithms)
         times = check_claims(claims, policy, self._clock())
         return header, key, claims, times
 
