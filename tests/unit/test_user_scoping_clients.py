@@ -5,6 +5,7 @@ the first client's session, so a second client's user was never seen)."""
 from __future__ import annotations
 
 import gc
+import weakref
 from typing import Any
 
 from kinde_sdk.auth import OAuth
@@ -100,10 +101,17 @@ def test_each_clients_browser_sessions_are_its_own(manager: StorageManager) -> N
 def test_a_client_that_is_gone_no_longer_answers_nor_stays_alive(
     manager: StorageManager,
 ) -> None:
-    OAuth(client_id="app-1")
-    manager.set(tokens_key("app-1"), signed_in("kp_ann"))
+    # Clients of other tests in this process may still be registered: count from here.
     gc.collect()
-    assert len(manager._user_sources) == 0  # held weakly: not kept alive by the manager
+    before = len(manager._user_sources)
+    client = OAuth(client_id="app-1")
+    gone = weakref.ref(client)
+    assert len(manager._user_sources) == before + 1
+    manager.set(tokens_key("app-1"), signed_in("kp_ann"))
+    del client
+    gc.collect()
+    assert gone() is None  # held weakly: not kept alive by the manager
+    assert len(manager._user_sources) == before
     manager.set("user:prefs", 1)
     device = manager.get_device_id()
     assert user_keys(manager.storage.backend) == [f"device:{device}:user:prefs"]
