@@ -31,13 +31,19 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
 from urllib3 import HTTPHeaderDict, encode_multipart_formdata
 
-from ._aio_connection import AttemptFailed, ConnectionPool, Origin, within
+from ._aio_connection import (
+    AttemptFailed,
+    ConnectionPool,
+    Origin,
+    start_on_running_loop,
+    within,
+)
 from ._http11 import ResponseParser, TooLarge, encode_request
 from ._retry import RetryPolicy, RetryState
 from ._transport import (
@@ -121,6 +127,8 @@ class AsyncTransport:
         running = asyncio.get_running_loop()
         for loop, state in states:
             if loop is running:
+                if state.closer is not None:
+                    await state.closer.aclose()  # closes the pool now rather than at exit
                 state.pool.close()
             elif not loop.is_closed():
                 # Another loop's sockets are closed on that loop (unless it closed since).
@@ -135,13 +143,15 @@ class AsyncTransport:
 
     def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
         state = self._loops.get(loop)
-        if state is None:
+        if state is None or state.pool.closed:
             with self._loops_lock:
                 state = self._loops.get(loop)
-                if state is None:
+                # A pool closed at its loop's shutdown while the transport stays open
+                # (a loop that runs on after shutting its generators down) is replaced.
+                if state is None or (state.pool.closed and not self._closed):
                     if self._tls is None:
                         self._tls = ssl.create_default_context()
-                    state = _LoopState(_Slots(self.pool_maxsize), ConnectionPool(loop, self._tls))
+                    state = _LoopState(_Slots(self.pool_maxsize), ConnectionPool(self._tls))
                     self._loops[loop] = state
         return state
 
@@ -241,13 +251,31 @@ class AsyncTransport:
 
 
 class _LoopState:
-    """What a transport holds for one event loop."""
+    """What a transport holds for one event loop. Made on that loop, while it runs."""
 
-    __slots__ = ("pool", "slots")
+    __slots__ = ("closer", "pool", "slots")
 
     def __init__(self, slots: _Slots, pool: ConnectionPool) -> None:
         self.slots = slots
         self.pool = pool
+        # Closes the pool when the loop shuts down (see _close_at_loop_shutdown).
+        self.closer: Optional[AsyncGenerator[None, None]] = _close_at_loop_shutdown(self)
+        start_on_running_loop(self.closer)
+
+
+async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
+    """Suspended for the life of ``state``'s loop; closes its pool when the loop shuts
+    its async generators down (``asyncio.run`` and ``asyncio.Runner`` do, before they
+    close the loop). Without it the idle connections of a loop that ended stay open,
+    unreachable: sockets left to the garbage collector ("unclosed transport"
+    ResourceWarnings), and the loop kept alive by them."""
+    try:
+        yield
+    finally:
+        state.pool.close()
+        # A finished generator still holds its loop (its finalizer hook): let go of it,
+        # or the weakly keyed state would keep the loop alive.
+        state.closer = None
 
 
 async def _attempt(

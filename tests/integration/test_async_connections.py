@@ -1,0 +1,283 @@
+"""The async transport's connections at the edges of their life, against loopback servers
+that script every byte (tests/servers/script.py): an answer that comes before the request
+was sent whole, a call still in flight when the transport closes, event loops that end
+with idle connections, the read timer of an answered call, names and IPv6 literals.
+
+Each test here failed before the fix it names. Nothing asserts on durations: servers
+wait on events the test sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import threading
+import warnings
+import weakref
+from typing import Callable, Optional
+
+import pytest
+
+from kinde_sdk._aio_connection import Connection
+from kinde_sdk._async_transport import AsyncTransport
+from kinde_sdk._retry import RetryPolicy
+from tests.servers.script import (  # noqa: F401 - serve_fixture is the serve fixture
+    WAIT,
+    ScriptServer,
+    answer,
+    echo_ids,
+    read_request,
+    request_id,
+    serve_fixture,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def closed_by_client(conn: socket.socket) -> bool:
+    """Block until the client ends ``conn``: True when it closed it, False when the wait
+    ran out (or the connection broke)."""
+    try:
+        while conn.recv(65536):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+async def in_thread(wait: Callable[[float], bool]) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(None, wait, WAIT)
+
+
+# -- an answer before the request was sent whole ----------------------------------------------
+
+
+@pytest.mark.parametrize("connection", [b"close", b"keep-alive"])
+async def test_an_answer_before_the_body_was_sent_is_read_not_a_write_timeout(
+    serve: Callable[..., ScriptServer], connection: bytes
+) -> None:
+    # A server may refuse a request by its head (401, 413) without reading the body.
+    # The answer was the write timeout of a server that stopped reading.
+    done = threading.Event()
+
+    def refuses_early(number: int, conn: socket.socket) -> None:
+        if number == 0:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(1)
+            conn.sendall(
+                b"HTTP/1.1 413 Content Too Large\r\nConnection: %s\r\nContent-Length: 7\r\n\r\n"
+                b"too big" % connection
+            )
+            done.wait(WAIT)  # reads nothing more
+            return
+        echo_ids(number, conn)
+
+    server = serve(refuses_early)
+    body = b"x" * (64 << 20)  # far more than the kernel buffers on both ends hold
+    try:
+        async with AsyncTransport(timeout=(5.0, 2.0), retry=RetryPolicy(max_retries=0)) as t:
+            response = await t.request("POST", server.url, body=body)
+            assert (response.status, response.data) == (413, b"too big")
+            # The rest of that body was never sent: the connection is not reused, even
+            # when the server offered to keep it.
+            assert (await t.request("GET", server.url, request_id="next")).data == b"next"
+    finally:
+        done.set()
+    assert server.connections == 2
+
+
+# -- closing the transport with calls in flight ---------------------------------------------------
+
+
+async def test_a_call_in_flight_when_the_transport_closes_leaves_no_connection_open(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # The call got its answer and gave its connection back to a pool already closed: the
+    # connection stayed open in it, for nobody.
+    arrived = threading.Event()
+    release = threading.Event()
+    closed: list[bool] = []
+    noticed = threading.Event()
+
+    def held(number: int, conn: socket.socket) -> None:
+        request = read_request(conn)
+        assert request is not None
+        arrived.set()
+        release.wait(WAIT)
+        conn.sendall(answer(request_id(request[0])))
+        closed.append(closed_by_client(conn))
+        noticed.set()
+
+    server = serve(held)
+    transport = AsyncTransport(retry=RetryPolicy(max_retries=0))
+    call = asyncio.ensure_future(transport.request("GET", server.url, request_id="late"))
+    assert await in_thread(arrived.wait)
+    await transport.aclose()
+    release.set()
+    assert (await call).data == b"late"  # the call in flight still gets its answer
+    assert await in_thread(noticed.wait)
+    assert closed == [True]
+
+
+def test_a_call_in_flight_on_another_loop_when_the_transport_closes_leaves_no_connection_open(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    arrived = threading.Event()
+    release = threading.Event()
+    closed: list[bool] = []
+    noticed = threading.Event()
+    stop = threading.Event()
+
+    def held(number: int, conn: socket.socket) -> None:
+        request = read_request(conn)
+        assert request is not None
+        arrived.set()
+        release.wait(WAIT)
+        conn.sendall(answer(request_id(request[0])))
+        closed.append(closed_by_client(conn))
+        noticed.set()
+
+    server = serve(held)
+    transport = AsyncTransport(retry=RetryPolicy(max_retries=0))
+    got: list[bytes] = []
+
+    def other_loop() -> None:
+        async def run() -> None:
+            got.append((await transport.request("GET", server.url, request_id="x")).data)
+            # The loop runs on: only the transport's closing may close the connection.
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+        asyncio.run(run())
+
+    thread = threading.Thread(target=other_loop)
+    thread.start()
+    try:
+        assert arrived.wait(WAIT)
+        asyncio.run(transport.aclose())
+        release.set()
+        assert noticed.wait(WAIT)
+        assert got == [b"x"] and closed == [True]
+    finally:
+        release.set()
+        stop.set()
+        thread.join(WAIT)
+
+
+# -- event loops that end -------------------------------------------------------------------------
+
+
+def test_event_loops_that_end_leave_neither_connections_nor_themselves_behind(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # One transport, several asyncio.run calls (a script, a test suite): each loop's idle
+    # connection stayed open after its loop closed, and kept the loop alive, until the
+    # garbage collector found the socket ("unclosed transport" ResourceWarning).
+    closes = threading.Semaphore(0)
+    outcomes: list[bool] = []
+
+    def echo_then_note_close(number: int, conn: socket.socket) -> None:
+        request = read_request(conn)
+        assert request is not None
+        conn.sendall(answer(request_id(request[0])))
+        outcomes.append(closed_by_client(conn))
+        closes.release()
+
+    server = serve(echo_then_note_close)
+    transport = AsyncTransport(retry=RetryPolicy(max_retries=0))
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def call(rid: str) -> bytes:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        return (await transport.request("GET", server.url, request_id=rid)).data
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for rid in ("a", "b", "c"):
+            assert asyncio.run(call(rid)) == rid.encode()
+            # The loop's end closed its connection: the server saw it close.
+            assert closes.acquire(timeout=WAIT)
+        gc.collect()
+    assert outcomes == [True, True, True]
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert [ref() for ref in loops] == [None, None, None]
+    # The transport still works on a new loop.
+    assert asyncio.run(call("d")) == b"d"
+
+
+# -- the read timer ------------------------------------------------------------------------------
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.aborted = False
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_the_read_timer_firing_after_the_answer_leaves_the_connection_open() -> None:
+    # The timer can fire between the answer's last byte and the call resuming: it
+    # timed out an answered call and closed a connection fit for reuse.
+    loop = asyncio.get_running_loop()
+    connection = Connection(loop)
+    transport = FakeTransport()
+    connection.connection_made(transport)
+    waiter: asyncio.Future[None] = loop.create_future()
+    connection._waiter = waiter
+    connection._last_read = loop.time() - 60
+    waiter.set_result(None)  # the answer is whole
+    connection._check_idle(1.0)
+    assert not transport.aborted and not connection.closed
+    assert waiter.exception() is None
+
+
+# -- names and IPv6 literals ---------------------------------------------------------------------
+
+
+def ipv6_loopback() -> Optional[str]:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        return None
+    return "::1"
+
+
+async def test_a_host_name_is_resolved(serve: Callable[..., ScriptServer]) -> None:
+    server = serve(echo_ids)
+    url = server.url.replace("127.0.0.1", "localhost")
+    async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
+        assert (await t.request("GET", url, request_id="named")).data == b"named"
+
+
+@pytest.mark.skipif(ipv6_loopback() is None, reason="no IPv6 loopback here")
+async def test_an_ipv6_literal_url(serve: Callable[..., ScriptServer]) -> None:
+    hosts: list[bytes] = []
+
+    def echo_host(number: int, conn: socket.socket) -> None:
+        while (request := read_request(conn)) is not None:
+            hosts.extend(
+                line.split(b":", 1)[1].strip()
+                for line in request[0].split(b"\r\n")
+                if line.lower().startswith(b"host:")
+            )
+            conn.sendall(answer(request_id(request[0])))
+
+    server = serve(echo_host, host="::1")
+    assert server.url.startswith("http://[::1]:")
+    async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
+        assert (await t.request("GET", server.url, request_id="v6")).data == b"v6"
+        assert (await t.request("GET", server.url, request_id="again")).data == b"again"
+    assert hosts == [b"[::1]:%d" % server.port] * 2
+    assert server.connections == 1
