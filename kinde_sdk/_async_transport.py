@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import ssl
 import threading
 import time
@@ -319,17 +320,18 @@ class _ReadHead:
 
 def _target(url: str) -> Optional[tuple[Origin, str, str]]:
     """(origin, Host header, request target) of ``url``; None for a URL this transport
-    cannot send (not http or https, no host)."""
+    cannot send (not http or https, no host, a host no name or address can have)."""
     sep = url.find("://")
-    start = url.find("/", sep + 3) if sep > 0 else -1
-    if start < 0:
+    # The authority ends at the first "/", "?" or "#" (RFC 3986, section 3.2): a query
+    # with a "/" in it is no path.
+    found_end = _AUTHORITY_END.search(url, sep + 3) if sep > 0 else None
+    if found_end is None:
         base, path = url, "/"
-        if "?" in base:
-            base, _, query = base.partition("?")
-            path = "/?" + query
     else:
-        base, path = url[:start], url[start:]
-    path = path.partition("#")[0]
+        base, path = url[: found_end.start()], url[found_end.start() :]
+        path = path.partition("#")[0]
+        if not path.startswith("/"):
+            path = "/" + path
     found = _origins.get(base)
     if found is None:
         parts = urlsplit(base)
@@ -341,6 +343,16 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
         host = parts.hostname
         if scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
             return None
+        if not host.isascii():
+            # An internationalised name: its ASCII form, as urllib3 sends it.
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                return None
+        if not _HOST.fullmatch(host):
+            # A NUL, space or control character would reach the resolver (a bare
+            # ValueError) or the Host header.
+            return None
         port = port or _DEFAULT_PORTS[scheme]
         shown = f"[{host}]" if ":" in host else host
         if port != _DEFAULT_PORTS[scheme]:
@@ -351,6 +363,11 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
         _origins[base] = found
     return found[0], found[1], path
 
+
+_AUTHORITY_END = re.compile(r"[/?#]")
+# What a host may be made of: a registered name's characters (RFC 3986, section 3.2.2),
+# and an IPv6 address's, zone id included.
+_HOST = re.compile(r"[A-Za-z0-9.\-_~!$&'()*+,;=:%]+")
 
 # "https://host:port" -> (origin, Host header): parsed once each, not on every request.
 _origins: dict[str, tuple[Origin, str]] = {}

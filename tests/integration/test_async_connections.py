@@ -1,10 +1,12 @@
 """The async transport's connections at the edges of their life, against loopback servers
 that script every byte (tests/servers/script.py): an answer that comes before the request
 was sent whole, a call still in flight when the transport closes, event loops that end
-with idle connections, the read timer of an answered call, names and IPv6 literals.
+with idle connections, the read timer of an answered call, what a URL's host and target
+are (names, IPv6 literals, a query right after the host, hosts no name can have).
 
-Each test here failed before the fix it names. Nothing asserts on durations: servers
-wait on events the test sets.
+Each test of a fix failed before it; those of host names and IPv6 literals passed
+already and stay as coverage. Nothing asserts on durations: servers wait on events the
+test sets.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Callable, Optional
 import pytest
 
 from kinde_sdk._aio_connection import Connection
-from kinde_sdk._async_transport import AsyncTransport
+from kinde_sdk._async_transport import AsyncTransport, _target
 from kinde_sdk._retry import RetryPolicy
+from kinde_sdk.errors import KindeConnectionError
 from tests.servers.script import (  # noqa: F401 - serve_fixture is the serve fixture
     WAIT,
     ScriptServer,
@@ -281,3 +284,42 @@ async def test_an_ipv6_literal_url(serve: Callable[..., ScriptServer]) -> None:
         assert (await t.request("GET", server.url, request_id="again")).data == b"again"
     assert hosts == [b"[::1]:%d" % server.port] * 2
     assert server.connections == 1
+
+
+async def test_a_query_right_after_the_host_is_sent_as_the_query(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # The target was cut at the first "/" wherever it was: a "/" in the query took
+    # the place of the path ("GET /x" for "http://host?next=/x").
+    lines: list[bytes] = []
+
+    def echo_line(number: int, conn: socket.socket) -> None:
+        while (request := read_request(conn)) is not None:
+            lines.append(request[0].split(b"\r\n", 1)[0])
+            conn.sendall(answer(b"ok"))
+
+    server = serve(echo_line)
+    base = server.url[: -len("/r")]
+    async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
+        await t.request("GET", base + "?next=/x/y")
+        await t.request("GET", base + "#frag/ment")
+        await t.request("GET", base + "/p?q=/1#f")
+    assert lines == [b"GET /?next=/x/y HTTP/1.1", b"GET / HTTP/1.1", b"GET /p?q=/1 HTTP/1.1"]
+
+
+@pytest.mark.parametrize("url", ["http://a\x00b/r", "http://a b/r", "http://a\x7fb/r"])
+async def test_a_host_no_name_can_have_is_a_connection_error(url: str) -> None:
+    # A NUL reached the resolver: a bare ValueError, not the sync transport's error.
+    async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
+        with pytest.raises(KindeConnectionError):
+            await t.request("GET", url)
+
+
+def test_an_internationalised_host_is_sent_in_its_ascii_form() -> None:
+    # Sent as it was, a non-Latin-1 name failed as a header "not Latin-1 text".
+    assert _target("https://b\u00fccher.example:8443/p") == (
+        ("https", "xn--bcher-kva.example", 8443),
+        "xn--bcher-kva.example:8443",
+        "/p",
+    )
+    assert _target("http://\u4f8b\u3048.jp/")[1] == "xn--r8jz45g.jp"  # type: ignore[index]
