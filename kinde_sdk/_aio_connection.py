@@ -207,9 +207,12 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         transport = self._transport
-        if transport is not None and not transport.is_closing():
-            # abort, not close: nothing we would still send matters, and an unread
-            # answer must not be waited for.
+        if transport is not None and (
+            not transport.is_closing() or transport.get_write_buffer_size()
+        ):
+            # abort, not close: nothing we would still send matters (a graceful close,
+            # begun when the server ended its side, would first send the rest of the
+            # request), and an unread answer must not be waited for.
             transport.abort()
 
 

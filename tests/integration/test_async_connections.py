@@ -96,6 +96,46 @@ async def test_an_answer_before_the_body_was_sent_is_read_not_a_write_timeout(
     assert server.connections == 2
 
 
+async def test_the_rest_of_a_refused_body_is_not_sent_after_the_answer(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # A server that answers early, then ends its side (a lingering close: it reads and
+    # drops what still comes). The connection was closed gracefully, which first sends
+    # the whole rest of the body: 64 MiB for nobody.
+    answered = threading.Event()
+    received: list[int] = []
+
+    def answers_then_drains(number: int, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(1)
+        conn.sendall(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n")
+        conn.shutdown(socket.SHUT_WR)
+        answered.wait(WAIT)
+        count = 0
+        try:
+            while data := conn.recv(1 << 20):
+                count += len(data)
+        except OSError:
+            pass
+        received.append(count)
+        drained.set()
+
+    drained = threading.Event()
+    server = serve(answers_then_drains)
+    body = b"x" * (64 << 20)
+    try:
+        async with AsyncTransport(timeout=(5.0, 10.0), retry=RetryPolicy(max_retries=0)) as t:
+            assert (await t.request("POST", server.url, body=body)).status == 413
+            answered.set()
+            # The loop runs on meanwhile: a graceful close would go on sending.
+            assert await in_thread(drained.wait)
+    finally:
+        answered.set()
+    # What the kernels had buffered got through, not the rest.
+    assert received[0] < len(body) // 2
+
+
 # -- closing the transport with calls in flight ---------------------------------------------------
 
 
@@ -219,12 +259,17 @@ def test_event_loops_that_end_leave_neither_connections_nor_themselves_behind(
 
 
 class FakeTransport(asyncio.Transport):
-    def __init__(self) -> None:
+    def __init__(self, closing: bool = False, unsent: int = 0) -> None:
         super().__init__()
         self.aborted = False
+        self.closing = closing
+        self.unsent = unsent
 
     def is_closing(self) -> bool:
-        return self.aborted
+        return self.aborted or self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
 
     def abort(self) -> None:
         self.aborted = True
@@ -323,3 +368,13 @@ def test_an_internationalised_host_is_sent_in_its_ascii_form() -> None:
         "/p",
     )
     assert _target("http://\u4f8b\u3048.jp/")[1] == "xn--r8jz45g.jp"  # type: ignore[index]
+
+
+async def test_closing_a_connection_drops_what_a_graceful_close_would_still_send() -> None:
+    # The server's end (eof_received) starts a graceful close, which sends what is
+    # buffered first: the rest of a refused body, to a server that answered already.
+    connection = Connection(asyncio.get_running_loop())
+    transport = FakeTransport(closing=True, unsent=60 << 20)
+    connection.connection_made(transport)
+    connection.close()
+    assert transport.aborted
