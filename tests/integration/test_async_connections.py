@@ -25,6 +25,7 @@ from kinde_sdk._aio_connection import Connection
 from kinde_sdk._async_transport import AsyncTransport, _target
 from kinde_sdk._retry import RetryPolicy
 from kinde_sdk.errors import KindeConnectionError
+from tests.servers.hostile import anyio_backend_fixture  # noqa: F401 - fixture
 from tests.servers.script import (  # noqa: F401 - serve_fixture is the serve fixture
     WAIT,
     ScriptServer,
@@ -36,11 +37,6 @@ from tests.servers.script import (  # noqa: F401 - serve_fixture is the serve fi
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def closed_by_client(conn: socket.socket) -> bool:
@@ -139,54 +135,48 @@ async def test_the_rest_of_a_refused_body_is_not_sent_after_the_answer(
 # -- closing the transport with calls in flight ---------------------------------------------------
 
 
+class HeldAnswer:
+    """A server handler that holds each request until ``release`` is set, answers it
+    with its request id, then notes whether the client closed the connection."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.noticed = threading.Event()
+        self.closed: list[bool] = []
+
+    def __call__(self, number: int, conn: socket.socket) -> None:
+        request = read_request(conn)
+        assert request is not None
+        self.arrived.set()
+        self.release.wait(WAIT)
+        conn.sendall(answer(request_id(request[0])))
+        self.closed.append(closed_by_client(conn))
+        self.noticed.set()
+
+
 async def test_a_call_in_flight_when_the_transport_closes_leaves_no_connection_open(
     serve: Callable[..., ScriptServer],
 ) -> None:
     # The call got its answer and gave its connection back to a pool already closed: the
     # connection stayed open in it, for nobody.
-    arrived = threading.Event()
-    release = threading.Event()
-    closed: list[bool] = []
-    noticed = threading.Event()
-
-    def held(number: int, conn: socket.socket) -> None:
-        request = read_request(conn)
-        assert request is not None
-        arrived.set()
-        release.wait(WAIT)
-        conn.sendall(answer(request_id(request[0])))
-        closed.append(closed_by_client(conn))
-        noticed.set()
-
+    held = HeldAnswer()
     server = serve(held)
     transport = AsyncTransport(retry=RetryPolicy(max_retries=0))
     call = asyncio.ensure_future(transport.request("GET", server.url, request_id="late"))
-    assert await in_thread(arrived.wait)
+    assert await in_thread(held.arrived.wait)
     await transport.aclose()
-    release.set()
+    held.release.set()
     assert (await call).data == b"late"  # the call in flight still gets its answer
-    assert await in_thread(noticed.wait)
-    assert closed == [True]
+    assert await in_thread(held.noticed.wait)
+    assert held.closed == [True]
 
 
 def test_a_call_in_flight_on_another_loop_when_the_transport_closes_leaves_no_connection_open(
     serve: Callable[..., ScriptServer],
 ) -> None:
-    arrived = threading.Event()
-    release = threading.Event()
-    closed: list[bool] = []
-    noticed = threading.Event()
+    held = HeldAnswer()
     stop = threading.Event()
-
-    def held(number: int, conn: socket.socket) -> None:
-        request = read_request(conn)
-        assert request is not None
-        arrived.set()
-        release.wait(WAIT)
-        conn.sendall(answer(request_id(request[0])))
-        closed.append(closed_by_client(conn))
-        noticed.set()
-
     server = serve(held)
     transport = AsyncTransport(retry=RetryPolicy(max_retries=0))
     got: list[bytes] = []
@@ -203,13 +193,13 @@ def test_a_call_in_flight_on_another_loop_when_the_transport_closes_leaves_no_co
     thread = threading.Thread(target=other_loop)
     thread.start()
     try:
-        assert arrived.wait(WAIT)
+        assert held.arrived.wait(WAIT)
         asyncio.run(transport.aclose())
-        release.set()
-        assert noticed.wait(WAIT)
-        assert got == [b"x"] and closed == [True]
+        held.release.set()
+        assert held.noticed.wait(WAIT)
+        assert got == [b"x"] and held.closed == [True]
     finally:
-        release.set()
+        held.release.set()
         stop.set()
         thread.join(WAIT)
 
