@@ -140,7 +140,7 @@ class Connection(asyncio.Protocol):
         try:
             transport.write(request)
             if self._paused:
-                await self._drain(read_timeout)
+                await self._drain(waiter, read_timeout)
             self._last_read = loop.time()
             self._timer = loop.call_at(
                 self._last_read + read_timeout, self._check_idle, read_timeout
@@ -163,14 +163,23 @@ class Connection(asyncio.Protocol):
             self.close()
         return parser
 
-    async def _drain(self, timeout: float) -> None:
-        drained = self._drained = self._loop.create_future()
-        try:
-            await within(timeout, drained)
-        except asyncio.TimeoutError:
-            raise AttemptFailed("write_timeout") from None
-        finally:
-            self._drained = None
+    async def _drain(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        """Wait until the request is sent but for what the transport buffers below its
+        low-water mark, or the answer is whole, or the connection is gone. The timeout
+        is a pause in sending, as the sync transport's socket timeout is: a server that
+        reads a large body slowly but steadily is not timed out."""
+        transport = self._transport
+        assert transport is not None
+        while self._paused and not self.closed and not waiter.done():
+            unsent = transport.get_write_buffer_size()
+            drained = self._drained = self._loop.create_future()
+            try:
+                await within(timeout, drained)
+            except asyncio.TimeoutError:
+                if transport.get_write_buffer_size() >= unsent:
+                    raise AttemptFailed("write_timeout") from None
+            finally:
+                self._drained = None
 
     def _check_idle(self, timeout: float) -> None:
         # One timer per request, moved on when data arrived since it was set: cheaper

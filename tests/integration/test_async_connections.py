@@ -132,6 +132,35 @@ async def test_the_rest_of_a_refused_body_is_not_sent_after_the_answer(
     assert received[0] < len(body) // 2
 
 
+def reads_slowly_but_steadily(number: int, conn: socket.socket) -> None:
+    """Reads a request 256 KiB at a time with a pause between reads, then answers."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(1)
+    head, _, _ = head.partition(b"\r\n\r\n")
+    left = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    pause = threading.Event()
+    while left > 0:
+        data = conn.recv(min(left, 256 << 10))
+        if not data:
+            return
+        left -= len(data)
+        pause.wait(0.02)
+    conn.sendall(answer(b"all read"))
+
+
+async def test_the_write_timeout_is_a_pause_in_sending_not_a_bound_on_the_whole_body(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # As the sync transport's socket timeout: sending that goes on, however slowly, is
+    # not timed out. The whole body had to be sent within one read timeout.
+    server = serve(reads_slowly_but_steadily)
+    body = b"x" * (32 << 20)  # seconds at the server's pace, each pause 1/100 of the timeout
+    async with AsyncTransport(timeout=(5.0, 2.0), retry=RetryPolicy(max_retries=0)) as t:
+        response = await t.request("POST", server.url, body=body)
+    assert response.data == b"all read"
+
+
 # -- closing the transport with calls in flight ---------------------------------------------------
 
 
