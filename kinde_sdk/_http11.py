@@ -30,6 +30,7 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: (.*))?", re.DOTALL)
 _NO_BODY_STATUSES = frozenset({204, 304})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ProtocolError(Exception):
@@ -55,6 +56,9 @@ def encode_request(
     ``Host`` header wins. Refuses any header or target that could split the request."""
     if _BAD_TARGET.search(target) or not target.startswith("/"):
         raise InvalidRequest("the request target has characters a URL cannot carry")
+    if method not in _METHODS and not _TOKEN.fullmatch(method.encode("latin-1", "replace")):
+        raise InvalidRequest(f"the request method {method[:32]!r} is not a token")
+    length = len(body) if body else 0
     lines = [f"{method} {target} HTTP/1.1"]
     own_host = own_length = False
     for name, value in headers.items():
@@ -66,6 +70,10 @@ def encode_request(
         if lowered == "host":
             own_host = True
         elif lowered == "content-length":
+            # Another length than the body's would make the server read another request
+            # out of the bytes than the one sent.
+            if value.strip() != str(length):
+                raise InvalidRequest("the Content-Length header is not the body's length")
             own_length = True
         elif lowered == "transfer-encoding":
             raise InvalidRequest("the transport frames bodies itself: no Transfer-Encoding")
@@ -73,7 +81,7 @@ def encode_request(
     if not own_host:
         lines.insert(1, f"Host: {host}")
     if not own_length and (body or method in ("POST", "PUT", "PATCH")):
-        lines.append(f"Content-Length: {len(body) if body else 0}")
+        lines.append(f"Content-Length: {length}")
     try:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     except UnicodeEncodeError:

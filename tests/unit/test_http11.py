@@ -415,3 +415,25 @@ def test_an_answer_that_is_not_http_is_refused_before_a_head_could_end() -> None
     # An SSH banner or a TLS record: no need to wait for an empty line.
     with pytest.raises(ProtocolError):
         ResponseParser("GET", LIMIT).feed(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+@pytest.mark.parametrize("method", ["GET /x HTTP/1.1\r\nX-Injected: 1\r\nX:", "GET\0", "", "G T"])
+def test_a_method_that_could_split_the_request_is_refused(method: str) -> None:
+    # http.client (under the sync transport) refuses these too; they went to the wire.
+    with pytest.raises(InvalidRequest):
+        encode_request(method, "/", "h", {}, None)
+
+
+@pytest.mark.parametrize(("length", "body"), [("3", b"{}"), ("1", b"{}"), ("2 ", None), ("x", b"")])
+def test_a_content_length_that_is_not_the_bodys_is_refused(
+    length: str, body: Optional[bytes]
+) -> None:
+    # The server would read a different request out of the bytes than the one sent:
+    # the rest taken for a next request, or a wait for bytes that never come.
+    with pytest.raises(InvalidRequest):
+        encode_request("POST", "/", "h", {"Content-Length": length}, body)
+
+
+def test_a_content_length_that_is_the_bodys_is_sent_once() -> None:
+    wire = encode_request("POST", "/", "h", {"content-length": "2"}, b"{}")
+    assert wire.lower().count(b"content-length") == 1 and wire.endswith(b"\r\n\r\n{}")
