@@ -34,7 +34,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Callable, Optional
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from urllib3 import HTTPHeaderDict, encode_multipart_formdata
 
@@ -332,6 +332,10 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
         path = path.partition("#")[0]
         if not path.startswith("/"):
             path = "/" + path
+        if _NOT_IN_TARGET.search(path) and not _CONTROL.search(path):
+            # As urllib3 sends them for the sync transport: percent-encoded (UTF-8).
+            # Control characters stay, to be refused (http.client refuses them too).
+            path = _NOT_IN_TARGET.sub(lambda c: quote(c.group(), safe=""), path)
     found = _origins.get(base)
     if found is None:
         parts = urlsplit(base)
@@ -365,6 +369,10 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
 
 
 _AUTHORITY_END = re.compile(r"[/?#]")
+# What a request target may carry as it is (RFC 3986: unreserved, sub-delims, ":", "@",
+# "/", "?", and "%" of escapes already made).
+_NOT_IN_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What a host may be made of: a registered name's characters (RFC 3986, section 3.2.2),
 # and an IPv6 address's, zone id included.
 _HOST = re.compile(r"[A-Za-z0-9.\-_~!$&'()*+,;=:%]+")

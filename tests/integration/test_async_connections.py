@@ -24,6 +24,7 @@ import pytest
 from kinde_sdk._aio_connection import Connection
 from kinde_sdk._async_transport import AsyncTransport, _target
 from kinde_sdk._retry import RetryPolicy
+from kinde_sdk._transport import Transport
 from kinde_sdk.errors import KindeConnectionError
 from tests.servers.hostile import anyio_backend_fixture  # noqa: F401 - fixture
 from tests.servers.script import (  # noqa: F401 - serve_fixture is the serve fixture
@@ -350,19 +351,38 @@ async def test_an_ipv6_literal_url(serve: Callable[..., ScriptServer]) -> None:
     assert server.connections == 1
 
 
-async def test_a_query_right_after_the_host_is_sent_as_the_query(
-    serve: Callable[..., ScriptServer],
-) -> None:
-    # The target was cut at the first "/" wherever it was: a "/" in the query took
-    # the place of the path ("GET /x" for "http://host?next=/x").
-    lines: list[bytes] = []
+def echo_request_line(lines: list[bytes]) -> Callable[[int, socket.socket], None]:
+    """A keep-alive handler noting each request line in ``lines``."""
 
     def echo_line(number: int, conn: socket.socket) -> None:
         while (request := read_request(conn)) is not None:
             lines.append(request[0].split(b"\r\n", 1)[0])
             conn.sendall(answer(b"ok"))
 
-    server = serve(echo_line)
+    return echo_line
+
+
+async def test_characters_a_target_cannot_carry_are_escaped_as_by_the_sync_transport(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # They were refused (a ValueError) where the sync transport sends them escaped.
+    lines: list[bytes] = []
+    server = serve(echo_request_line(lines))
+    url = server.url + '/b\u00fccher?q=a b&r="x"&s=%20'
+    with Transport(retry=RetryPolicy(max_retries=0)) as sync:
+        sync.request("GET", url)
+    async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
+        await t.request("GET", url)
+    assert lines[0] == lines[1] == b"GET /r/b%C3%BCcher?q=a%20b&r=%22x%22&s=%20 HTTP/1.1"
+
+
+async def test_a_query_right_after_the_host_is_sent_as_the_query(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    # The target was cut at the first "/" wherever it was: a "/" in the query took
+    # the place of the path ("GET /x" for "http://host?next=/x").
+    lines: list[bytes] = []
+    server = serve(echo_request_line(lines))
     base = server.url[: -len("/r")]
     async with AsyncTransport(retry=RetryPolicy(max_retries=0)) as t:
         await t.request("GET", base + "?next=/x/y")
