@@ -95,11 +95,11 @@ _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _
 # for while a head is incomplete, so that a server ending its lines with LF alone is
 # refused at once rather than waited on.
 _BARE_LF_END = re.compile(rb"\n\r?\n")
-# Control characters a status line or field may not carry (CR and LF are checked apart,
-# as line ends; HTAB is allowed). RFC 9110, section 5.5: a recipient of CR, LF or NUL in
-# a field value must reject the message or replace them; this parser rejects.
+# Control characters a status line or field may not carry (HTAB is allowed). RFC 9110,
+# section 5.5: a recipient of CR, LF or NUL in a field value must reject the message or
+# replace them; this parser rejects. _CTL leaves CR and LF to the line checks.
 _CTL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])  # HTAB is allowed
+_CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
 # Content-Length digits beyond leading zeros: more than this is more than any cap (and
 # than int() would convert on Python >= 3.11, whose limit is 4300 digits).
 _MAX_LENGTH_DIGITS = 18
@@ -127,7 +127,6 @@ class ResponseParser:
     __slots__ = (
         "_buffer",
         "_chunks",
-        "_coding",
         "_decoder",
         "_left",
         "_method",
@@ -156,7 +155,6 @@ class ResponseParser:
         self._chunks: list[bytes] = []
         self._size = 0
         self._left = 0
-        self._coding = ""
         self._decoder: Optional[_Decoder] = None
         self.status = 0
         self.reason = ""
