@@ -16,9 +16,10 @@ a response can never be read as the answer to the next request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator, Coroutine
 from typing import Any, Optional, TypeVar, Union
 
 from ._http11 import ProtocolError, ResponseParser, TooLarge
@@ -139,7 +140,7 @@ class Connection(asyncio.Protocol):
         try:
             transport.write(request)
             if self._paused:
-                await self._drain(read_timeout)
+                await self._drain(waiter, read_timeout)
             self._last_read = loop.time()
             self._timer = loop.call_at(
                 self._last_read + read_timeout, self._check_idle, read_timeout
@@ -155,22 +156,40 @@ class Connection(asyncio.Protocol):
             self._waiter = None
         self._parser = None
         self.used = True
-        if not parser.reusable:
+        if not parser.reusable or transport.get_write_buffer_size():
+            # A server may answer before it read the whole request (an early 413 or
+            # 401): the rest of the body, still to be sent, would be read as the next
+            # request.
             self.close()
         return parser
 
-    async def _drain(self, timeout: float) -> None:
-        drained = self._drained = self._loop.create_future()
-        try:
-            await within(timeout, drained)
-        except asyncio.TimeoutError:
-            raise AttemptFailed("write_timeout") from None
-        finally:
-            self._drained = None
+    async def _drain(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        """Wait until the request is sent but for what the transport buffers below its
+        low-water mark, or the answer is whole, or the connection is gone. The timeout
+        is a pause in sending, as the sync transport's socket timeout is: a server that
+        reads a large body slowly but steadily is not timed out."""
+        transport = self._transport
+        assert transport is not None
+        while self._paused and not self.closed and not waiter.done():
+            unsent = transport.get_write_buffer_size()
+            drained = self._drained = self._loop.create_future()
+            try:
+                await within(timeout, drained)
+            except asyncio.TimeoutError:
+                if transport.get_write_buffer_size() >= unsent:
+                    raise AttemptFailed("write_timeout") from None
+            finally:
+                self._drained = None
 
     def _check_idle(self, timeout: float) -> None:
         # One timer per request, moved on when data arrived since it was set: cheaper
         # than a new timer for every piece received.
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            # The answer is whole (its call has not resumed yet): nothing to time out,
+            # and a connection fit for reuse must not be closed.
+            self._timer = None
+            return
         idle = self._loop.time() - self._last_read
         if idle >= timeout:
             self._timer = None
@@ -182,6 +201,11 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        # An answer that came while the request was still being sent ends the sending:
+        # waiting for the server to read the rest would turn its answer into a timeout.
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
         waiter = self._waiter
@@ -192,21 +216,29 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         transport = self._transport
-        if transport is not None and not transport.is_closing():
-            # abort, not close: nothing we would still send matters, and an unread
-            # answer must not be waited for.
+        if transport is not None and (
+            not transport.is_closing() or transport.get_write_buffer_size()
+        ):
+            # abort, not close: nothing we would still send matters (a graceful close,
+            # begun when the server ended its side, would first send the rest of the
+            # request), and an unread answer must not be waited for.
             transport.abort()
 
 
 class ConnectionPool:
-    """The idle connections of one event loop, per origin; newest used first."""
+    """The idle connections of one event loop, per origin; newest used first.
 
-    __slots__ = ("_idle", "_loop", "_tls")
+    It holds no reference to its loop: the transport keys pools by loop weakly, and a
+    value that held its key would keep every finished loop alive. Once closed, a
+    connection given back (by a call that was in flight) is closed, not kept.
+    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, tls: ssl.SSLContext) -> None:
-        self._loop = loop
+    __slots__ = ("_idle", "_tls", "closed")
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
         self._tls = tls
         self._idle: dict[Origin, list[Connection]] = {}
+        self.closed = False
 
     async def get(self, origin: Origin, connect_timeout: float) -> Connection:
         idle = self._idle.get(origin)
@@ -217,10 +249,13 @@ class ConnectionPool:
         return await self._connect(origin, connect_timeout)
 
     def put(self, origin: Origin, connection: Connection) -> None:
-        if not connection.closed:
+        if self.closed:
+            connection.close()
+        elif not connection.closed:
             self._idle.setdefault(origin, []).append(connection)
 
     def close(self) -> None:
+        self.closed = True
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for connection in connections:
@@ -228,7 +263,7 @@ class ConnectionPool:
 
     async def _connect(self, origin: Origin, timeout: float) -> Connection:
         scheme, host, port = origin
-        loop = self._loop
+        loop = asyncio.get_running_loop()
         tls = self._tls if scheme == "https" else None
         try:
             _, connection = await within(
@@ -248,6 +283,13 @@ class ConnectionPool:
         except OSError:
             raise AttemptFailed("connect") from None
         return connection
+
+
+def start_on_running_loop(agen: AsyncGenerator[None, None]) -> None:
+    """Run ``agen`` to its first ``yield`` now, without awaiting: that first step is
+    what registers it with the running loop (``sys.set_asyncgen_hooks``)."""
+    with contextlib.suppress(StopIteration):
+        agen.asend(None).send(None)
 
 
 async def within(

@@ -26,18 +26,25 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import ssl
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Callable, Optional
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from urllib3 import HTTPHeaderDict, encode_multipart_formdata
 
-from ._aio_connection import AttemptFailed, ConnectionPool, Origin, within
+from ._aio_connection import (
+    AttemptFailed,
+    ConnectionPool,
+    Origin,
+    start_on_running_loop,
+    within,
+)
 from ._http11 import ResponseParser, TooLarge, encode_request
 from ._retry import RetryPolicy, RetryState
 from ._transport import (
@@ -121,6 +128,8 @@ class AsyncTransport:
         running = asyncio.get_running_loop()
         for loop, state in states:
             if loop is running:
+                if state.closer is not None:
+                    await state.closer.aclose()  # closes the pool now rather than at exit
                 state.pool.close()
             elif not loop.is_closed():
                 # Another loop's sockets are closed on that loop (unless it closed since).
@@ -135,13 +144,15 @@ class AsyncTransport:
 
     def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
         state = self._loops.get(loop)
-        if state is None:
+        if state is None or state.pool.closed:
             with self._loops_lock:
                 state = self._loops.get(loop)
-                if state is None:
+                # A pool closed at its loop's shutdown while the transport stays open
+                # (a loop that runs on after shutting its generators down) is replaced.
+                if state is None or (state.pool.closed and not self._closed):
                     if self._tls is None:
                         self._tls = ssl.create_default_context()
-                    state = _LoopState(_Slots(self.pool_maxsize), ConnectionPool(loop, self._tls))
+                    state = _LoopState(_Slots(self.pool_maxsize), ConnectionPool(self._tls))
                     self._loops[loop] = state
         return state
 
@@ -241,13 +252,31 @@ class AsyncTransport:
 
 
 class _LoopState:
-    """What a transport holds for one event loop."""
+    """What a transport holds for one event loop. Made on that loop, while it runs."""
 
-    __slots__ = ("pool", "slots")
+    __slots__ = ("closer", "pool", "slots")
 
     def __init__(self, slots: _Slots, pool: ConnectionPool) -> None:
         self.slots = slots
         self.pool = pool
+        # Closes the pool when the loop shuts down (see _close_at_loop_shutdown).
+        self.closer: Optional[AsyncGenerator[None, None]] = _close_at_loop_shutdown(self)
+        start_on_running_loop(self.closer)
+
+
+async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
+    """Suspended for the life of ``state``'s loop; closes its pool when the loop shuts
+    its async generators down (``asyncio.run`` and ``asyncio.Runner`` do, before they
+    close the loop). Without it the idle connections of a loop that ended stay open,
+    unreachable: sockets left to the garbage collector ("unclosed transport"
+    ResourceWarnings), and the loop kept alive by them."""
+    try:
+        yield
+    finally:
+        state.pool.close()
+        # A finished generator still holds its loop (its finalizer hook): let go of it,
+        # or the weakly keyed state would keep the loop alive.
+        state.closer = None
 
 
 async def _attempt(
@@ -291,17 +320,22 @@ class _ReadHead:
 
 def _target(url: str) -> Optional[tuple[Origin, str, str]]:
     """(origin, Host header, request target) of ``url``; None for a URL this transport
-    cannot send (not http or https, no host)."""
+    cannot send (not http or https, no host, a host no name or address can have)."""
     sep = url.find("://")
-    start = url.find("/", sep + 3) if sep > 0 else -1
-    if start < 0:
+    # The authority ends at the first "/", "?" or "#" (RFC 3986, section 3.2): a query
+    # with a "/" in it is no path.
+    found_end = _AUTHORITY_END.search(url, sep + 3) if sep > 0 else None
+    if found_end is None:
         base, path = url, "/"
-        if "?" in base:
-            base, _, query = base.partition("?")
-            path = "/?" + query
     else:
-        base, path = url[:start], url[start:]
-    path = path.partition("#")[0]
+        base, path = url[: found_end.start()], url[found_end.start() :]
+        path = path.partition("#")[0]
+        if not path.startswith("/"):
+            path = "/" + path
+        if _NOT_IN_TARGET.search(path) and not _CONTROL.search(path):
+            # As urllib3 sends them for the sync transport: percent-encoded (UTF-8).
+            # Control characters stay, to be refused (http.client refuses them too).
+            path = _NOT_IN_TARGET.sub(lambda c: quote(c.group(), safe=""), path)
     found = _origins.get(base)
     if found is None:
         parts = urlsplit(base)
@@ -313,6 +347,16 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
         host = parts.hostname
         if scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
             return None
+        if not host.isascii():
+            # An internationalised name: its ASCII form, as urllib3 sends it.
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                return None
+        if not _HOST.fullmatch(host):
+            # A NUL, space or control character would reach the resolver (a bare
+            # ValueError) or the Host header.
+            return None
         port = port or _DEFAULT_PORTS[scheme]
         shown = f"[{host}]" if ":" in host else host
         if port != _DEFAULT_PORTS[scheme]:
@@ -323,6 +367,15 @@ def _target(url: str) -> Optional[tuple[Origin, str, str]]:
         _origins[base] = found
     return found[0], found[1], path
 
+
+_AUTHORITY_END = re.compile(r"[/?#]")
+# What a request target may carry as it is (RFC 3986: unreserved, sub-delims, ":", "@",
+# "/", "?", and "%" of escapes already made).
+_NOT_IN_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What a host may be made of: a registered name's characters (RFC 3986, section 3.2.2),
+# and an IPv6 address's, zone id included.
+_HOST = re.compile(r"[A-Za-z0-9.\-_~!$&'()*+,;=:%]+")
 
 # "https://host:port" -> (origin, Host header): parsed once each, not on every request.
 _origins: dict[str, tuple[Origin, str]] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from typing import Optional
+from typing import Optional, Union
 
 # A head (status line and headers) larger than this is refused: real ones are ~1 KiB.
 MAX_HEAD = 64 * 1024
@@ -28,8 +28,9 @@ _MAX_CHUNK_LINE = 4 * 1024
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: (.*))?", re.DOTALL)
 _NO_BODY_STATUSES = frozenset({204, 304})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ProtocolError(Exception):
@@ -55,6 +56,9 @@ def encode_request(
     ``Host`` header wins. Refuses any header or target that could split the request."""
     if _BAD_TARGET.search(target) or not target.startswith("/"):
         raise InvalidRequest("the request target has characters a URL cannot carry")
+    if method not in _METHODS and not _TOKEN.fullmatch(method.encode("latin-1", "replace")):
+        raise InvalidRequest(f"the request method {method[:32]!r} is not a token")
+    length = len(body) if body else 0
     lines = [f"{method} {target} HTTP/1.1"]
     own_host = own_length = False
     for name, value in headers.items():
@@ -66,6 +70,10 @@ def encode_request(
         if lowered == "host":
             own_host = True
         elif lowered == "content-length":
+            # Another length than the body's would make the server read another request
+            # out of the bytes than the one sent.
+            if value.strip() != str(length):
+                raise InvalidRequest("the Content-Length header is not the body's length")
             own_length = True
         elif lowered == "transfer-encoding":
             raise InvalidRequest("the transport frames bodies itself: no Transfer-Encoding")
@@ -73,7 +81,7 @@ def encode_request(
     if not own_host:
         lines.insert(1, f"Host: {host}")
     if not own_length and (body or method in ("POST", "PUT", "PATCH")):
-        lines.append(f"Content-Length: {len(body) if body else 0}")
+        lines.append(f"Content-Length: {length}")
     try:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     except UnicodeEncodeError:
@@ -83,6 +91,20 @@ def encode_request(
 
 # Parser states.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
+# An empty line after a bare LF: a head a lenient reader would take as ended. Looked
+# for while a head is incomplete, so that a server ending its lines with LF alone is
+# refused at once rather than waited on.
+_BARE_LF_END = re.compile(rb"\n\r?\n")
+# Control characters a status line or field may not carry (HTAB is allowed). RFC 9110,
+# section 5.5: a recipient of CR, LF or NUL in a field value must reject the message or
+# replace them; this parser rejects. _CTL leaves CR and LF to the line checks.
+_CTL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
+# Content-Length digits beyond leading zeros: more than this is more than any cap (and
+# than int() would convert on Python >= 3.11, whose limit is 4300 digits).
+_MAX_LENGTH_DIGITS = 18
+# A chunk-size line: hex digits, then extensions (read past, unchecked but for line ends).
+_CHUNK_LINE = re.compile(rb"[ \t]*([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?")
 
 
 class ResponseParser:
@@ -95,6 +117,11 @@ class ResponseParser:
     connection may carry another request) are set. Bytes after the response (a server
     may not answer unasked) leave the response whole but the connection not reusable;
     fed after it is done, they are a :class:`ProtocolError`.
+
+    The work is linear in the bytes received however they are split: unparsed bytes
+    wait in a ``bytearray`` (appended to, and cut from the front, in place) and each
+    search for a line end resumes where the previous one stopped. A body of known
+    length that arrives after its head is never copied into the buffer.
     """
 
     __slots__ = (
@@ -103,8 +130,10 @@ class ResponseParser:
         "_decoder",
         "_left",
         "_method",
+        "_scan",
         "_size",
         "_state",
+        "_trailer_size",
         "body",
         "headers",
         "limit",
@@ -119,7 +148,10 @@ class ResponseParser:
         self._method = method
         self.limit = limit
         self._state = _HEAD
-        self._buffer = b""
+        self._buffer = bytearray()
+        # How far past the unparsed bytes' start the current line end was looked for.
+        self._scan = 0
+        self._trailer_size = 0
         self._chunks: list[bytes] = []
         self._size = 0
         self._left = 0
@@ -144,12 +176,20 @@ class ResponseParser:
         self.started = True
         if self._state == _DONE:
             raise ProtocolError("the server sent bytes after the response")
-        if self._state == _LENGTH and not self._buffer:
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            # Cutting a bytearray's front moves its start: no copy of the rest.
+            del buffer[: self._run(buffer)]
+        elif self._state == _LENGTH:
             # The usual case, a body of known length arriving in large pieces: no copy
             # into the buffer first.
-            return self._take_length(data)
-        self._buffer = self._buffer + data if self._buffer else data
-        return self._run()
+            self._take_length(data, 0)
+        else:
+            pos = self._run(data)
+            if pos < len(data):
+                buffer += memoryview(data)[pos:]
+        return self._state == _DONE
 
     def feed_eof(self) -> bool:
         """The connection ended. Completes a body framed by the connection's end; any
@@ -162,60 +202,93 @@ class ResponseParser:
         raise ProtocolError("the connection closed before the response was complete")
 
     # -- states ----------------------------------------------------------------------
+    # Each reads ``data`` from ``pos`` and returns where it stopped, or -1 when it needs
+    # more bytes than there are.
 
-    def _run(self) -> bool:
-        while self._buffer:
+    def _run(self, data: Union[bytes, bytearray]) -> int:
+        """Parse ``data`` as far as it goes; how many of its bytes were used."""
+        pos = 0
+        end = len(data)
+        while pos < end:
             state = self._state
-            if state == _HEAD:
-                if not self._head():
-                    return False
-            elif state == _LENGTH:
-                data, self._buffer = self._buffer, b""
-                return self._take_length(data)
-            elif state == _UNTIL_CLOSE:
-                data, self._buffer = self._buffer, b""
-                if data:
-                    self._add(data)
-                return False
-            elif state == _CHUNK_SIZE:
-                if not self._chunk_size():
-                    return False
-            elif state == _CHUNK_DATA:
-                take = self._buffer[: self._left]
-                self._buffer = self._buffer[len(take) :]
-                self._left -= len(take)
-                self._add(take)
+            if state == _LENGTH:
+                return self._take_length(data, pos)
+            if state == _CHUNK_DATA:
+                take = min(self._left, end - pos)
+                self._add(data[pos : pos + take])
+                pos += take
+                self._left -= take
                 if self._left == 0:
                     self._state = _CHUNK_END
+                continue
+            if state == _HEAD:
+                found = self._head(data, pos)
+            elif state == _CHUNK_SIZE:
+                found = self._chunk_size(data, pos)
             elif state == _CHUNK_END:
-                if len(self._buffer) < 2:
-                    return False
-                if self._buffer[:2] != b"\r\n":
-                    raise ProtocolError("a chunk does not end with CRLF")
-                self._buffer = self._buffer[2:]
-                self._state = _CHUNK_SIZE
+                found = self._chunk_end(data, pos)
             elif state == _TRAILERS:
-                if not self._trailers():
-                    return False
+                found = self._trailer(data, pos)
+            elif state == _UNTIL_CLOSE:
+                self._add(data[pos:])
+                return end
             else:  # _DONE, with bytes nobody asked for after it
-                self._buffer = b""
                 self.reusable = False
-        return self._state == _DONE
+                return end
+            if found < 0:
+                return pos
+            pos = found
+        return pos
 
-    def _head(self) -> bool:
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._buffer) > MAX_HEAD:
+    def _line(self, data: Union[bytes, bytearray], pos: int, cap: int, what: str) -> int:
+        """Where the CRLF ending the line at ``pos`` starts, or -1 while it has not
+        arrived; a line longer than ``cap`` is a :class:`ProtocolError`."""
+        found = data.find(b"\r\n", pos + self._scan, pos + cap + 2)
+        if found < 0:
+            if len(data) - pos > cap + 1:
+                raise ProtocolError(f"{what} is too long")
+            # Resume after what was searched; a CR at the end may start the CRLF.
+            self._scan = max(0, len(data) - pos - 1)
+            return -1
+        self._scan = 0
+        return found
+
+    def _head(self, data: Union[bytes, bytearray], pos: int) -> int:
+        # A head, its empty line included, is at most MAX_HEAD bytes: however the bytes
+        # are split, one that did not end within them is refused.
+        stop = data.find(b"\r\n\r\n", pos + self._scan, pos + MAX_HEAD)
+        if stop < 0:
+            size = len(data) - pos
+            if size >= MAX_HEAD:
                 raise ProtocolError("the response head is too large")
-            return False
-        if end > MAX_HEAD:
-            raise ProtocolError("the response head is too large")
-        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
+            if not b"HTTP/".startswith(bytes(data[pos : pos + 5])):
+                # Not HTTP (an SSH banner, TLS from a TLS port): no need to wait for
+                # an empty line that may never come.
+                raise ProtocolError("the response does not start with an HTTP/1.x status line")
+            if _BARE_LF_END.search(data, pos + self._scan):
+                # A head whose lines end in LF alone: refused now, not at a timeout.
+                raise ProtocolError("the response head has a line ending in a bare LF")
+            self._scan = max(0, size - 3)
+            return -1
+        self._scan = 0
+        self._parse_head(bytes(data[pos:stop]))
+        return stop + 4
+
+    def _parse_head(self, head: bytes) -> None:
+        # The control characters are the CRLF line ends and nothing else (HTAB aside):
+        # RFC 9112, section 2.2 makes a bare CR invalid; a bare LF is refused too, since
+        # a reader that took it for a line end would see other headers; RFC 9110,
+        # section 5.5 lets a recipient refuse NUL and the rest. One pass to delete them
+        # all is cheaper than looking for each.
+        if len(head) - len(head.translate(None, _CONTROLS)) != 2 * head.count(b"\r\n"):
+            raise ProtocolError("the response head has a bare CR or LF or a control character")
         lines = head.split(b"\r\n")
         match = _STATUS_LINE.fullmatch(lines[0])
         if match is None:
             raise ProtocolError("the response does not start with an HTTP/1.x status line")
         status = int(match.group(2))
+        if status < 100:
+            raise ProtocolError("the response has a status code below 100")
         headers = []
         for line in lines[1:]:
             name, colon, value = line.partition(b":")
@@ -223,23 +296,24 @@ class ResponseParser:
                 # Also refuses obs-fold continuation lines (RFC 9112, section 5.2).
                 raise ProtocolError("the response has a malformed header line")
             headers.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
-        if 100 <= status < 200:
+        if status < 200:
             if status == 101:
                 raise ProtocolError("the server switched protocols unasked")
-            return True  # an interim answer; the final one follows (stay in _HEAD)
+            return  # an interim answer; the final one follows (stay in _HEAD)
         self.status = status
         self.reason = (match.group(3) or b"").decode("latin-1")
-        self.version = "HTTP/1.1" if match.group(1) == b"1" else "HTTP/1.0"
+        # RFC 9112, section 2.3: a higher 1.x minor version is read as 1.1.
+        http11 = match.group(1) != b"0"
+        self.version = "HTTP/1.1" if http11 else "HTTP/1.0"
         self.headers = headers
-        self._frame(match.group(1) == b"1")
-        return True
+        self._frame(http11)
 
     def _frame(self, http11: bool) -> None:
         """Pick how the body is delimited (RFC 9112, section 6.3)."""
         lengths: set[str] = set()
         codings: list[str] = []
-        close = not http11
-        content_coding = ""
+        connection: set[str] = set()
+        content_codings: list[str] = []
         for name, value in self.headers:
             lowered = name.lower()
             if lowered == "content-length":
@@ -247,36 +321,46 @@ class ResponseParser:
             elif lowered == "transfer-encoding":
                 codings.extend(c.strip().lower() for c in value.split(",") if c.strip())
             elif lowered == "connection":
-                tokens = {t.strip().lower() for t in value.split(",")}
-                if "close" in tokens:
-                    close = True
-                elif "keep-alive" in tokens and not http11:
-                    close = False
+                connection.update(t.strip().lower() for t in value.split(","))
             elif lowered == "content-encoding":
-                content_coding = value.strip().lower()
-        self.reusable = not close
-        if content_coding and content_coding != "identity":
-            self._decoder = _Decoder(content_coding, self.limit)
+                content_codings.extend(
+                    c.strip().lower() for c in value.split(",") if c.strip().lower() != "identity"
+                )
+        # Every Connection header counts, in any order (RFC 9112, section 9.3). HTTP/1.0
+        # persists only when asked to, and never with a transfer coding, which 1.0 does
+        # not have: such framing is in doubt (section 6.1).
+        if "close" in connection:
+            self.reusable = False
+        elif http11:
+            self.reusable = True
+        else:
+            self.reusable = "keep-alive" in connection and not codings
         if self._method == "HEAD" or self.status in _NO_BODY_STATUSES:
+            # No body, whatever the headers describe (a HEAD answer carries the GET's).
             self._finish()
             return
+        if content_codings:
+            if len(content_codings) > 1:
+                raise ProtocolError("unsupported content coding")
+            self._decoder = _Decoder(content_codings[0], self.limit)
         if codings:
             if lengths:
                 # Both framings: a smuggling attempt or a broken proxy. Trust neither
                 # for reuse.
                 self.reusable = False
-            if codings[-1] == "chunked" and codings.count("chunked") == 1:
-                if codings[:-1]:
-                    raise ProtocolError("unsupported transfer coding")
-                self._state = _CHUNK_SIZE
-                return
-            raise ProtocolError("unsupported transfer coding")
+            if codings != ["chunked"]:
+                raise ProtocolError("unsupported transfer coding")
+            self._state = _CHUNK_SIZE
+            return
         if lengths:
             if len(lengths) != 1:
                 raise ProtocolError("the response has conflicting Content-Length headers")
             (length,) = lengths
             if not length.isdigit() or not length.isascii():
                 raise ProtocolError("the response has an invalid Content-Length")
+            length = length.lstrip("0") or "0"
+            if len(length) > _MAX_LENGTH_DIGITS:
+                raise TooLarge()
             self._left = int(length)
             if self._left > self.limit:
                 raise TooLarge()
@@ -289,61 +373,77 @@ class ResponseParser:
         self.reusable = False
         self._state = _UNTIL_CLOSE
 
-    def _take_length(self, data: bytes) -> bool:
+    def _take_length(self, data: Union[bytes, bytearray], pos: int) -> int:
         left = self._left
-        if len(data) > left:
-            # The answer is whole; what follows was not asked for, so the connection
-            # can no longer be trusted to frame the next one.
-            data = data[:left]
-            self.reusable = False
-        self._add(data)
-        self._left = left - len(data)
+        end = len(data)
+        if pos == 0 and end <= left:
+            piece = data
+        else:
+            piece = data[pos : pos + left]
+            if end - pos > left:
+                # The answer is whole; what follows was not asked for, so the connection
+                # can no longer be trusted to frame the next one.
+                self.reusable = False
+        self._add(piece)
+        self._left = left - len(piece)
         if self._left == 0:
             self._finish()
-            return True
-        return False
+        return end
 
-    def _chunk_size(self) -> bool:
-        end = self._buffer.find(b"\r\n")
+    def _chunk_size(self, data: Union[bytes, bytearray], pos: int) -> int:
+        end = self._line(data, pos, _MAX_CHUNK_LINE, "a chunk-size line")
         if end < 0:
-            if len(self._buffer) > _MAX_CHUNK_LINE:
-                raise ProtocolError("a chunk-size line is too long")
-            return False
-        line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
-        size_text = line.split(b";", 1)[0].strip(b" \t")
-        if not size_text or len(size_text) > 16 or not _is_hex(size_text):
+            return -1
+        match = _CHUNK_LINE.fullmatch(data, pos, end)
+        if match is None:
             raise ProtocolError("a chunk size is not a hex number")
-        size = int(size_text, 16)
+        digits = match.group(1).lstrip(b"0")
+        if len(digits) > 16:
+            raise ProtocolError("a chunk size is not a hex number")
+        size = int(digits, 16) if digits else 0
         if size == 0:
             self._state = _TRAILERS
-            return True
+            return end + 2
         if self._size + size > self.limit:
             raise TooLarge()
         self._left = size
         self._state = _CHUNK_DATA
-        return True
+        return end + 2
 
-    def _trailers(self) -> bool:
-        # Trailer fields are read and dropped; an empty line ends them.
-        while True:
-            end = self._buffer.find(b"\r\n")
-            if end < 0:
-                if len(self._buffer) > MAX_HEAD:
-                    raise ProtocolError("the response trailers are too large")
-                return False
-            line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
-            if not line:
-                self._finish()
-                return True
+    def _chunk_end(self, data: Union[bytes, bytearray], pos: int) -> int:
+        got = data[pos : pos + 2]
+        if not b"\r\n".startswith(got):
+            raise ProtocolError("a chunk does not end with CRLF")
+        if len(got) < 2:
+            return -1
+        self._state = _CHUNK_SIZE
+        return pos + 2
 
-    def _add(self, data: bytes) -> None:
+    def _trailer(self, data: Union[bytes, bytearray], pos: int) -> int:
+        # Trailer fields are checked as headers are, then dropped; an empty line ends
+        # them. All of them together are held to the head's cap.
+        cap = max(0, MAX_HEAD - self._trailer_size)
+        end = self._line(data, pos, cap, "the response trailers")
+        if end < 0:
+            return -1
+        if end == pos:
+            self._finish()
+            return end + 2
+        self._trailer_size += end + 2 - pos
+        line = bytes(data[pos:end])
+        if b"\r" in line or b"\n" in line or _CTL.search(line):
+            raise ProtocolError("a trailer line has control characters")
+        _field(line)
+        return end + 2
+
+    def _add(self, data: Union[bytes, bytearray]) -> None:
         self._size += len(data)
         if self._size > self.limit:
             raise TooLarge()
         if self._decoder is not None:
             data = self._decoder.decode(data)
         if data:
-            self._chunks.append(data)
+            self._chunks.append(bytes(data) if type(data) is not bytes else data)
 
     def _finish(self) -> None:
         if self._decoder is not None:
@@ -356,15 +456,20 @@ class ResponseParser:
         self._state = _DONE
 
 
-def _is_hex(text: bytes) -> bool:
-    return all(c in b"0123456789abcdefABCDEF" for c in text)
+def _field(line: bytes) -> tuple[str, str]:
+    """A header or trailer line's (name, value)."""
+    name, colon, value = line.partition(b":")
+    if not colon or not _TOKEN.fullmatch(name):
+        # Also refuses obs-fold continuation lines (RFC 9112, section 5.2).
+        raise ProtocolError("the response has a malformed header line")
+    return name.decode("latin-1"), value.strip(b" \t").decode("latin-1")
 
 
 class _Decoder:
     """A ``gzip`` or ``deflate`` content decoder whose output is capped at ``limit``
     bytes, so a small compressed body cannot expand into a huge one."""
 
-    __slots__ = ("_inner", "_limit", "_out")
+    __slots__ = ("_fed", "_inner", "_limit", "_out")
 
     def __init__(self, coding: str, limit: int) -> None:
         if coding in ("gzip", "x-gzip"):
@@ -376,8 +481,10 @@ class _Decoder:
         self._inner = zlib.decompressobj(wbits)
         self._limit = limit
         self._out = 0
+        self._fed = False
 
-    def decode(self, data: bytes) -> bytes:
+    def decode(self, data: Union[bytes, bytearray]) -> bytes:
+        self._fed = True
         try:
             out = self._inner.decompress(data, self._limit - self._out + 1)
         except zlib.error:
@@ -388,7 +495,9 @@ class _Decoder:
         return out
 
     def flush(self) -> bytes:
-        if not self._inner.eof:
+        # An empty body is empty whatever its coding says (servers label empty answers
+        # with the coding they would have used); a started stream must be whole.
+        if self._fed and not self._inner.eof:
             raise ProtocolError("the compressed response body is cut short")
         return b""
 

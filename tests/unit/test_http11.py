@@ -354,3 +354,86 @@ def test_a_refused_header_value_is_not_repeated_in_the_error() -> None:
 def test_a_target_that_could_split_the_request_is_refused(target: str) -> None:
     with pytest.raises(InvalidRequest):
         encode_request("GET", target, "h", {}, None)
+
+
+# -- found by review and fuzzing (each failed before its fix) -------------------------------
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large_not_a_crash() -> None:
+    # int() refuses over 4300 digits on Python >= 3.11: a ValueError nobody caught.
+    with pytest.raises(TooLarge):
+        parse(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n")
+    # Leading zeros are still a number (1*DIGIT).
+    assert parse(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"0" * 5000 + b"2\r\n\r\nhi").body
+
+
+@pytest.mark.parametrize(
+    ("method", "head"),
+    [
+        ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 50\r\n\r\n"),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\n\r\n"),
+        ("GET", b"HTTP/1.1 204 No Content\r\nContent-Encoding: br\r\n\r\n"),
+        ("GET", b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"),
+    ],
+)
+def test_an_empty_body_is_empty_whatever_its_content_coding(method: str, head: bytes) -> None:
+    # A HEAD answer carries the GET's headers: it was "cut short gzip" before.
+    parser = parse(head, method=method)
+    assert parser.body == b"" and parser.reusable
+
+
+def test_two_content_codings_are_refused_not_half_decoded() -> None:
+    data = gzip.compress(gzip.compress(b"x"))
+    with pytest.raises(ProtocolError):
+        parse(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+        )
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # A close in any Connection header wins, whatever comes after it.
+        b"HTTP/1.0 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\n"
+        b"Content-Length: 0\r\n\r\n",
+        # HTTP/1.0 has no transfer codings: such framing is in doubt (RFC 9112, 6.1).
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ],
+)
+def test_connections_whose_persistence_is_in_doubt_are_not_reused(head: bytes) -> None:
+    assert not parse(head).reusable
+
+
+def test_a_later_minor_version_reads_as_http11() -> None:
+    # RFC 9112, section 2.3: a higher 1.x minor version is processed as 1.1.
+    parser = parse(b"HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n")
+    assert parser.version == "HTTP/1.1" and parser.reusable
+
+
+def test_an_answer_that_is_not_http_is_refused_before_a_head_could_end() -> None:
+    # An SSH banner or a TLS record: no need to wait for an empty line.
+    with pytest.raises(ProtocolError):
+        ResponseParser("GET", LIMIT).feed(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+@pytest.mark.parametrize("method", ["GET /x HTTP/1.1\r\nX-Injected: 1\r\nX:", "GET\0", "", "G T"])
+def test_a_method_that_could_split_the_request_is_refused(method: str) -> None:
+    # http.client (under the sync transport) refuses these too; they went to the wire.
+    with pytest.raises(InvalidRequest):
+        encode_request(method, "/", "h", {}, None)
+
+
+@pytest.mark.parametrize(("length", "body"), [("3", b"{}"), ("1", b"{}"), ("2 ", None), ("x", b"")])
+def test_a_content_length_that_is_not_the_bodys_is_refused(
+    length: str, body: Optional[bytes]
+) -> None:
+    # The server would read a different request out of the bytes than the one sent:
+    # the rest taken for a next request, or a wait for bytes that never come.
+    with pytest.raises(InvalidRequest):
+        encode_request("POST", "/", "h", {"Content-Length": length}, body)
+
+
+def test_a_content_length_that_is_the_bodys_is_sent_once() -> None:
+    wire = encode_request("POST", "/", "h", {"content-length": "2"}, b"{}")
+    assert wire.lower().count(b"content-length") == 1 and wire.endswith(b"\r\n\r\n{}")
