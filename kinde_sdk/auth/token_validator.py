@@ -7,9 +7,10 @@ cache and the verification flow as a generator that asks for keys; this module's
 :class:`TokenValidator` answers it with blocking JWKS lookups, and
 :class:`~kinde_sdk.auth.async_token_validator.AsyncTokenValidator` with awaited ones.
 
-Cost model: a token seen for the first time costs one header parse, one dict lookup for
-the prepared key and one ``jwt.decode``; a token seen before is answered from a bounded
-LRU of verified tokens after re-checking ``exp``/``nbf`` against the clock.
+Cost model: a token seen for the first time costs one header parse (memoised per
+distinct header), one dict lookup for the prepared key, one signature check and one JSON
+parse of the claims; a token seen before is answered from a bounded LRU of verified
+tokens after re-checking ``exp``/``nbf`` against the clock.
 """
 
 from __future__ import annotations
