@@ -1,4 +1,4 @@
-"""The README's three quickstarts, run as written but for their placeholders: the domain
+"""The README's four quickstarts, run as written but for their placeholders: the domain
 and credentials are swapped for local servers' (Prism behind the test front for the
 Management API, FakeKinde for logging in and verifying tokens), so the first code a user
 reads cannot rot."""
@@ -51,6 +51,23 @@ def test_call_the_management_api(
     )
     namespace["client"].close()
     # Prism serves the spec's examples: every user printed as "<id> <email>".
+    printed = capsys.readouterr().out.splitlines()
+    assert printed, "iter_users printed the users Prism served"
+    assert all(len(line.split()) == 2 for line in printed)
+
+
+def test_async(kinde_domain: FrontServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code = quickstart("Async")
+    assert len(code.splitlines()) <= 20
+    state = kinde_domain.state
+    run(
+        code,
+        {
+            '"acme.kinde.com"': repr(kinde_domain.url),
+            'client_id="..."': f"client_id={state.client_id!r}",
+            'client_secret="..."': f"client_secret={state.client_secret!r}",
+        },
+    )
     printed = capsys.readouterr().out.splitlines()
     assert printed, "iter_users printed the users Prism served"
     assert all(len(line.split()) == 2 for line in printed)
