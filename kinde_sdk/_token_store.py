@@ -633,12 +633,16 @@ class FileTokenStore(TokenStore):
         return True
 
     def release(self, name: str, owner: str) -> None:
+        # The flock goes under the mutex too: the same owner may acquire again in
+        # another thread (its next leader) meanwhile, and must not find its record gone
+        # but its old flock still held, nor write a new record the old flock's drop
+        # then leaves without one.
         with self._mutex():
             holder = self._holder(name)
             if holder is not None and holder[0] == owner:
                 with contextlib.suppress(FileNotFoundError):
                     self._path(name, ".owner").unlink()
-        self._drop(name, owner)
+            self._drop(name, owner)
 
     def delete_if(self, name: str, expected: bytes) -> bool:
         with self._mutex():

@@ -158,3 +158,37 @@ def test_a_dead_owners_liveness_file_is_swept_a_live_ones_kept(tmp_path: Path) -
     assert list(directory.glob("*.alive")) == [held]
     live.release("n:lock", "live-owner")
     assert list(directory.glob("*.alive")) == []
+
+
+def test_the_owner_taking_its_lock_again_while_its_release_ends_keeps_it_alive(
+    tmp_path: Path, store: FileTokenStore, clock: WallClock
+) -> None:
+    """The same owner (one provider) releases in one thread and acquires again in
+    another: an async leader cancelled during its release, or the release of an acquire
+    its caller gave up, while the next leader of the same provider takes the lock. The
+    new lock keeps its liveness flock, so another process does not take it over."""
+    other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    other._wall_clock = clock
+    assert store.acquire("n:lock", "a", 60.0)
+    drop = store._drop
+    reacquired: list[bool] = []
+    leaders: list[threading.Thread] = []
+
+    def drop_after_a_reacquire(name: str, owner: str) -> None:
+        store._drop = drop  # type: ignore[method-assign]
+        # The owner's next leader, in another thread, while this release is not done.
+        leader = threading.Thread(
+            target=lambda: reacquired.append(store.acquire(name, owner, 60.0))
+        )
+        leaders.append(leader)
+        leader.start()
+        leader.join(timeout=1.0)  # it waits for this release to end (or took the lock)
+        drop(name, owner)
+
+    store._drop = drop_after_a_reacquire  # type: ignore[method-assign]
+    store.release("n:lock", "a")
+    leaders[0].join(timeout=30)
+    assert reacquired == [True]
+    assert not other.acquire("n:lock", "b", 60.0)  # was: a's new lock had no flock
+    store.release("n:lock", "a")
+    assert other.acquire("n:lock", "b", 60.0)
