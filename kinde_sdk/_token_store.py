@@ -290,7 +290,7 @@ def shared_for(
         codec=RecordCodec(name, key, store.encrypt),
         lock_ttl=store.lock_ttl,
         lock_wait=store.lock_wait,
-        owner=f"{os.getpid()}-{secrets.token_hex(8)}",
+        owner_tag=secrets.token_hex(8),
     )
 
 

@@ -192,3 +192,41 @@ def test_the_owner_taking_its_lock_again_while_its_release_ends_keeps_it_alive(
     assert not other.acquire("n:lock", "b", 60.0)  # was: a's new lock had no flock
     store.release("n:lock", "a")
     assert other.acquire("n:lock", "b", 60.0)
+
+
+def test_a_forked_worker_is_a_lock_owner_of_its_own(tmp_path: Path) -> None:
+    """gunicorn --preload: the client (and its token provider) is made before the fork,
+    so every worker inherits it. A worker is still an owner of its own: it takes over a
+    lock another worker holds past its TTL (was: the same owner name, so its liveness
+    flock clashed with the holder's and the store was declared failed), and the other
+    worker's late release leaves its lock alone."""
+    import sys
+    import time
+
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        pytest.skip("fork")
+    store = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY, lock_ttl=0.2)
+    provider: Any = AsyncClientCredentialsTokenProvider(
+        token_url="https://example.kinde.com/oauth2/token",
+        client_id=f"m2m-{uuid.uuid4().hex}",
+        client_secret="s3cret",
+        audience=None,
+        transport=None,
+        token_store=store,
+    )
+    shared = provider._flow.shared
+    assert store.acquire(shared.lock_name, shared.owner, 0.2)  # this worker hangs with it
+    time.sleep(0.3)  # past its TTL
+    pid = os.fork()
+    if pid == 0:  # another worker
+        code = 2
+        try:
+            code = 0 if store.acquire(shared.lock_name, shared.owner, 60.0) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.release(shared.lock_name, shared.owner)  # the hung worker wakes up, releases
+    other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    holder = other._holder(shared.lock_name)
+    assert holder is not None and holder[0] != shared.owner  # the other worker's, kept
