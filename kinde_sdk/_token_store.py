@@ -606,9 +606,11 @@ class FileTokenStore(TokenStore):
         with self._held_lock:
             fd = self._held.pop((name, owner), None)
         if fd is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._alive_path(name, owner).unlink()
-            os.close(fd)  # closing releases the flock
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    self._alive_path(name, owner).unlink()
+            finally:
+                os.close(fd)  # closing releases the flock
 
     def acquire(self, name: str, owner: str, ttl: float) -> bool:
         with self._mutex():
@@ -637,12 +639,19 @@ class FileTokenStore(TokenStore):
         # another thread (its next leader) meanwhile, and must not find its record gone
         # but its old flock still held, nor write a new record the old flock's drop
         # then leaves without one.
-        with self._mutex():
-            holder = self._holder(name)
-            if holder is not None and holder[0] == owner:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path(name, ".owner").unlink()
-            self._drop(name, owner)
+        # Dropped whatever fails: a release that raises must not keep the flock (and its
+        # descriptor) open; the record, if left, expires, and its owner is not alive.
+        try:
+            with self._mutex():
+                try:
+                    holder = self._holder(name)
+                    if holder is not None and holder[0] == owner:
+                        with contextlib.suppress(FileNotFoundError):
+                            self._path(name, ".owner").unlink()
+                finally:
+                    self._drop(name, owner)
+        finally:
+            self._drop(name, owner)  # the mutex itself failed (a no-op otherwise)
 
     def delete_if(self, name: str, expected: bytes) -> bool:
         with self._mutex():

@@ -230,3 +230,20 @@ def test_a_forked_worker_is_a_lock_owner_of_its_own(tmp_path: Path) -> None:
     other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
     holder = other._holder(shared.lock_name)
     assert holder is not None and holder[0] != shared.owner  # the other worker's, kept
+
+
+def test_a_release_that_fails_still_drops_the_owners_flock(
+    tmp_path: Path, store: FileTokenStore, clock: WallClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    other._wall_clock = clock
+    assert store.acquire("n:lock", "a", 60.0)
+
+    def unreadable(name: str) -> None:
+        raise PermissionError("the owner record cannot be read")
+
+    monkeypatch.setattr(store, "_holder", unreadable)
+    with pytest.raises(PermissionError):  # the flow sees StoreUnavailable, and goes on
+        store.release("n:lock", "a")
+    assert store._held == {}  # was: its descriptor kept open (one more per failure)
+    assert other.acquire("n:lock", "b", 60.0)  # a released owner is not alive
