@@ -42,6 +42,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -462,6 +463,7 @@ class FileTokenStore(TokenStore):
         # The liveness flocks this store's owners hold: (lock name, owner) -> fd.
         self._held: dict[tuple[str, str], int] = {}
         self._held_lock = threading.Lock()
+        _file_stores.add(self)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._dir)!r}, encrypt={self.encrypt!r})"
@@ -669,3 +671,26 @@ class FileTokenStore(TokenStore):
             held = list(self._held)
         for name, owner in held:
             self._drop(name, owner)
+
+    def _forget_inherited_flocks(self) -> None:
+        """In a forked child: the liveness descriptors it inherited are its parent's
+        owners' (the child's owners have another pid). Closed without a word, so the
+        child neither keeps the parent's flock alive nor, on close, removes the
+        parent's liveness file (which would free the parent's live lock)."""
+        inherited, self._held = list(self._held.values()), {}
+        self._held_lock = threading.Lock()
+        for fd in inherited:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the parent's descriptor still holds the flock
+
+
+_file_stores: weakref.WeakSet[FileTokenStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_file_stores):
+        store._forget_inherited_flocks()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -247,3 +247,32 @@ def test_a_release_that_fails_still_drops_the_owners_flock(
         store.release("n:lock", "a")
     assert store._held == {}  # was: its descriptor kept open (one more per failure)
     assert other.acquire("n:lock", "b", 60.0)  # a released owner is not alive
+
+
+def test_a_forked_child_does_not_free_or_keep_its_parents_lock(
+    tmp_path: Path, store: FileTokenStore, clock: WallClock
+) -> None:
+    """A child forked while its parent holds a lock inherits the liveness descriptor.
+    It is not the child's: closing the child's store (a worker shutting down) must not
+    free the parent's live lock (was: it removed the parent's liveness file, so the lock
+    was taken over at once), and the child does not keep the parent's flock alive."""
+    import sys
+
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        pytest.skip("fork")
+    other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    other._wall_clock = clock
+    assert store.acquire("n:lock", "parent", 60.0)
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = 0 if store._held == {} else 1
+            store.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not other.acquire("n:lock", "b", 60.0)  # the parent still holds it
+    store.release("n:lock", "parent")
+    assert other.acquire("n:lock", "b", 60.0)
