@@ -276,3 +276,60 @@ def test_a_forked_child_does_not_free_or_keep_its_parents_lock(
     assert not other.acquire("n:lock", "b", 60.0)  # the parent still holds it
     store.release("n:lock", "parent")
     assert other.acquire("n:lock", "b", 60.0)
+
+
+class BusyWorkersTransport:
+    """A token endpoint that cannot be reached, asked while every worker thread of the
+    loop's executor is busy (held until the test lets them go)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.asked = threading.Event()
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        from kinde_sdk.errors import KindeConnectionError
+
+        # The loop's only worker: busy, so the next store calls wait in the queue.
+        asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
+        self.asked.set()
+        raise KindeConnectionError("unreachable")
+
+
+def test_a_release_queued_behind_busy_workers_survives_its_callers_cancellation(
+    tmp_path: Path,
+) -> None:
+    """A cancelled leader still releases the lock it holds, even when it is cancelled
+    again while its release waits for a worker thread (anyio cancel scopes cancel every
+    await; Starlette cancels a disconnected client's request so): was, the queued
+    release was dropped and the lock held until its TTL, by a live process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
+    transport = BusyWorkersTransport()
+    provider: Any = AsyncClientCredentialsTokenProvider(
+        token_url="https://example.kinde.com/oauth2/token",
+        client_id=f"m2m-{uuid.uuid4().hex}",
+        client_secret="s3cret",
+        audience=None,
+        transport=transport,
+        token_store=store,
+    )
+    shared = provider._flow.shared
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        task = asyncio.ensure_future(provider.token())
+        while not transport.asked.is_set():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the leader now waits for a worker (its error record)
+        for _ in range(3):  # cancelled, and cancelled again while it releases
+            task.cancel()
+            await asyncio.sleep(0.05)
+        transport.gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())  # waits for the executor's queued work at its end
+    assert store._holder(shared.lock_name) is None  # released
+    assert store._held == {}
