@@ -416,3 +416,40 @@ def test_one_user_s_async_renewal_does_not_hold_up_another_user_s(api: StaleToke
 
     asyncio.run(main())
     assert sorted(api.seen) == ["ann-new", "ann-old", "bob-new", "bob-old"]
+
+
+def test_concurrent_401s_of_two_users_sessions_each_replay_with_their_own_token(
+    fake_kinde: FakeKinde, api: StaleTokenAPI
+) -> None:
+    # One client, as ``oauth.account`` is: each request bound to its user's session.
+    oauth: OAuth = oauth_for(fake_kinde)
+    stale: dict[str, str] = {}
+    for user in ("ann", "bob"):
+        with oauth.bind_session(f"s-{user}"):
+            fake_kinde.login(oauth, sub=f"kp_{user}")
+            token = oauth.get_access_token()
+            assert token is not None
+            stale[user] = token
+    api.stale.update(stale.values())
+    api.hold_until = CALLERS  # every call has its 401 before any is answered
+    transport = Transport(retry=NO_RETRY, pool_maxsize=CALLERS)
+    client = AccountClient(oauth=oauth, domain=api.url, transport=transport)
+    before = fake_kinde.token_requests
+
+    def call(n: int) -> None:
+        with oauth.bind_session(f"s-{('ann', 'bob')[n % 2]}"):
+            client.get_user_profile()
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        list(pool.map(call, range(CALLERS)))
+
+    assert fake_kinde.token_requests - before == 2  # one refresh per user
+    for user in ("ann", "bob"):
+        with oauth.bind_session(f"s-{user}"):
+            fresh = oauth.get_access_token()
+        assert fresh is not None and fresh != stale[user]
+        # Each of the user's calls: once with the stale token, once with the user's own
+        # fresh one (never the other user's).
+        assert api.count(stale[user]) == CALLERS // 2 and api.count(fresh) == CALLERS // 2
+    assert len(client._renewals) == 0
+    transport.close()
