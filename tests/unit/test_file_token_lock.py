@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -33,6 +34,24 @@ class WallClock:
 @pytest.fixture
 def clock() -> WallClock:
     return WallClock()
+
+
+def provider_on(store: FileTokenStore, transport: Any = None) -> Any:
+    """An async M2M provider of its own credentials on ``store`` (``transport`` None:
+    the token request is never reached)."""
+    return AsyncClientCredentialsTokenProvider(
+        token_url="https://example.kinde.com/oauth2/token",
+        client_id=f"m2m-{uuid.uuid4().hex}",
+        client_secret="s3cret",
+        audience=None,
+        transport=transport,
+        token_store=store,
+    )
+
+
+needs_fork = pytest.mark.skipif(
+    not hasattr(os, "fork") or sys.platform == "darwin", reason="needs os.fork"
+)
 
 
 @pytest.fixture
@@ -122,14 +141,7 @@ def test_an_acquire_that_completes_after_its_caller_gave_up_is_released(
     tmp_path: Path,
 ) -> None:
     store = SlowAcquireStore(tmp_path / "tokens")
-    provider: Any = AsyncClientCredentialsTokenProvider(
-        token_url="https://example.kinde.com/oauth2/token",
-        client_id=f"m2m-{uuid.uuid4().hex}",
-        client_secret="s3cret",
-        audience=None,
-        transport=None,  # never reached: the caller gives up while acquiring
-        token_store=store,
-    )
+    provider: Any = provider_on(store)
 
     async def give_up() -> None:
         task = asyncio.ensure_future(provider.token())
@@ -194,26 +206,17 @@ def test_the_owner_taking_its_lock_again_while_its_release_ends_keeps_it_alive(
     assert other.acquire("n:lock", "b", 60.0)
 
 
+@needs_fork
 def test_a_forked_worker_is_a_lock_owner_of_its_own(tmp_path: Path) -> None:
     """gunicorn --preload: the client (and its token provider) is made before the fork,
     so every worker inherits it. A worker is still an owner of its own: it takes over a
     lock another worker holds past its TTL (was: the same owner name, so its liveness
     flock clashed with the holder's and the store was declared failed), and the other
     worker's late release leaves its lock alone."""
-    import sys
     import time
 
-    if not hasattr(os, "fork") or sys.platform == "darwin":
-        pytest.skip("fork")
     store = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY, lock_ttl=0.2)
-    provider: Any = AsyncClientCredentialsTokenProvider(
-        token_url="https://example.kinde.com/oauth2/token",
-        client_id=f"m2m-{uuid.uuid4().hex}",
-        client_secret="s3cret",
-        audience=None,
-        transport=None,
-        token_store=store,
-    )
+    provider: Any = provider_on(store)
     shared = provider._flow.shared
     assert store.acquire(shared.lock_name, shared.owner, 0.2)  # this worker hangs with it
     time.sleep(0.3)  # past its TTL
@@ -249,6 +252,7 @@ def test_a_release_that_fails_still_drops_the_owners_flock(
     assert other.acquire("n:lock", "b", 60.0)  # a released owner is not alive
 
 
+@needs_fork
 def test_a_forked_child_does_not_free_or_keep_its_parents_lock(
     tmp_path: Path, store: FileTokenStore, clock: WallClock
 ) -> None:
@@ -256,10 +260,6 @@ def test_a_forked_child_does_not_free_or_keep_its_parents_lock(
     It is not the child's: closing the child's store (a worker shutting down) must not
     free the parent's live lock (was: it removed the parent's liveness file, so the lock
     was taken over at once), and the child does not keep the parent's flock alive."""
-    import sys
-
-    if not hasattr(os, "fork") or sys.platform == "darwin":
-        pytest.skip("fork")
     other = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
     other._wall_clock = clock
     assert store.acquire("n:lock", "parent", 60.0)
@@ -306,14 +306,7 @@ def test_a_release_queued_behind_busy_workers_survives_its_callers_cancellation(
 
     store = FileTokenStore(tmp_path / "tokens", secret_key=FLEET_KEY)
     transport = BusyWorkersTransport()
-    provider: Any = AsyncClientCredentialsTokenProvider(
-        token_url="https://example.kinde.com/oauth2/token",
-        client_id=f"m2m-{uuid.uuid4().hex}",
-        client_secret="s3cret",
-        audience=None,
-        transport=transport,
-        token_store=store,
-    )
+    provider: Any = provider_on(store, transport)
     shared = provider._flow.shared
 
     async def main() -> None:
