@@ -148,6 +148,12 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
     async def _store_call(self, effect: StoreOp) -> Any:
         # redis-py and file locks block: a worker thread keeps the loop free.
         loop = asyncio.get_running_loop()
+        if effect.name == "release":
+            # Runs even if this task is cancelled (again) while the release waits for a
+            # worker thread: a dropped release holds the fleet's lock until its TTL. A
+            # failure is the TTL's to end, as in the flow.
+            await asyncio.shield(loop.run_in_executor(None, self._release_lock, effect))
+            return None
         if effect.name != "acquire":
             return await loop.run_in_executor(None, self._call_store, effect)
         # A worker thread cannot be stopped: when this task is cancelled (or times out)
@@ -160,17 +166,18 @@ class AsyncClientCredentialsTokenProvider(TokenProviderBase[AsyncTransport]):
         except BaseException:
             if handoff.give_up():
                 # A thread of its own: rare, and works while the loop shuts down too.
-                threading.Thread(target=self._release_given_up, args=(effect,), daemon=True).start()
+                threading.Thread(target=self._release_lock, args=(effect,), daemon=True).start()
             raise
 
     def _acquire_in_worker(self, effect: StoreOp, handoff: _AcquireHandoff) -> Any:
         acquired = self._call_store(effect)
         if handoff.finished(bool(acquired)):
-            self._release_given_up(effect)
+            self._release_lock(effect)
         return acquired
 
-    def _release_given_up(self, effect: StoreOp) -> None:
-        """Release a lock acquired for a caller that gave up (``effect`` is its acquire)."""
+    def _release_lock(self, effect: StoreOp) -> None:
+        """Release the lock ``effect`` (its acquire or release) names, in a worker thread:
+        for a caller that gave up, or one that may give up meanwhile."""
         name, owner = effect.args[0], effect.args[1]
         with contextlib.suppress(Exception):  # else it expires after its TTL
             self._call_store(StoreOp("release", (name, owner)))

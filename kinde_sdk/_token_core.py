@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import threading
 from collections.abc import Generator
@@ -305,6 +306,9 @@ class Shared:
 
     ``codec`` turns records into the store's bytes and back (and encrypts them),
     ``names`` are the store keys of the token, its lock and its failure marker.
+    ``owner`` names this process's provider as the lock's owner: ``owner_tag`` (random,
+    per provider) and the current pid, so that workers forked from one parent (gunicorn
+    --preload) stay owners of their own.
     """
 
     def __init__(
@@ -317,7 +321,7 @@ class Shared:
         codec: Any,
         lock_ttl: float,
         lock_wait: float,
-        owner: str,
+        owner_tag: str,
     ) -> None:
         self.store = store
         self.token_name = token_name
@@ -326,7 +330,11 @@ class Shared:
         self.codec = codec
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
-        self.owner = owner
+        self.owner_tag = owner_tag
+
+    @property
+    def owner(self) -> str:
+        return f"{os.getpid()}-{self.owner_tag}"
 
 
 class Flow:

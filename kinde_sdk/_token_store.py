@@ -42,6 +42,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -290,7 +291,7 @@ def shared_for(
         codec=RecordCodec(name, key, store.encrypt),
         lock_ttl=store.lock_ttl,
         lock_wait=store.lock_wait,
-        owner=f"{os.getpid()}-{secrets.token_hex(8)}",
+        owner_tag=secrets.token_hex(8),
     )
 
 
@@ -462,6 +463,7 @@ class FileTokenStore(TokenStore):
         # The liveness flocks this store's owners hold: (lock name, owner) -> fd.
         self._held: dict[tuple[str, str], int] = {}
         self._held_lock = threading.Lock()
+        _file_stores.add(self)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._dir)!r}, encrypt={self.encrypt!r})"
@@ -606,9 +608,11 @@ class FileTokenStore(TokenStore):
         with self._held_lock:
             fd = self._held.pop((name, owner), None)
         if fd is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._alive_path(name, owner).unlink()
-            os.close(fd)  # closing releases the flock
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    self._alive_path(name, owner).unlink()
+            finally:
+                os.close(fd)  # closing releases the flock
 
     def acquire(self, name: str, owner: str, ttl: float) -> bool:
         with self._mutex():
@@ -633,12 +637,23 @@ class FileTokenStore(TokenStore):
         return True
 
     def release(self, name: str, owner: str) -> None:
-        with self._mutex():
-            holder = self._holder(name)
-            if holder is not None and holder[0] == owner:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path(name, ".owner").unlink()
-        self._drop(name, owner)
+        # The flock goes under the mutex too: the same owner may acquire again in
+        # another thread (its next leader) meanwhile, and must not find its record gone
+        # but its old flock still held, nor write a new record the old flock's drop
+        # then leaves without one.
+        # Dropped whatever fails: a release that raises must not keep the flock (and its
+        # descriptor) open; the record, if left, expires, and its owner is not alive.
+        try:
+            with self._mutex():
+                try:
+                    holder = self._holder(name)
+                    if holder is not None and holder[0] == owner:
+                        with contextlib.suppress(FileNotFoundError):
+                            self._path(name, ".owner").unlink()
+                finally:
+                    self._drop(name, owner)
+        finally:
+            self._drop(name, owner)  # the mutex itself failed (a no-op otherwise)
 
     def delete_if(self, name: str, expected: bytes) -> bool:
         with self._mutex():
@@ -656,3 +671,26 @@ class FileTokenStore(TokenStore):
             held = list(self._held)
         for name, owner in held:
             self._drop(name, owner)
+
+    def _forget_inherited_flocks(self) -> None:
+        """In a forked child: the liveness descriptors it inherited are its parent's
+        owners' (the child's owners have another pid). Closed without a word, so the
+        child neither keeps the parent's flock alive nor, on close, removes the
+        parent's liveness file (which would free the parent's live lock)."""
+        inherited, self._held = list(self._held.values()), {}
+        self._held_lock = threading.Lock()
+        for fd in inherited:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the parent's descriptor still holds the flock
+
+
+_file_stores: weakref.WeakSet[FileTokenStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_file_stores):
+        store._forget_inherited_flocks()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)

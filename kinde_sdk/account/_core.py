@@ -17,13 +17,15 @@ once per model and field, or, with ``strict=True`` (the SDK's own tests), raises
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import threading
 import typing
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode
 
 from pydantic import ValidationError
@@ -42,6 +44,7 @@ __all__ = [
     "Flow",
     "Refresh",
     "Renew",
+    "RenewalLocks",
     "Send",
     "drive",
     "flag_claims",
@@ -126,7 +129,7 @@ def drive(flow: Generator[Y, S, T], send: Callable[[Y], S]) -> T:
 #   TOKEN         -> the token the next call sends (the client's source, refreshed when due)
 #   Send(call, t) -> the Response to ``call`` sent with bearer ``t``
 #   Renew(t)      -> a token other than ``t`` (rejected with a 401), or None: the client
-#                    runs ``AccountCore.renew(t)`` under its one lock (single-flight)
+#                    runs ``AccountCore.renew(t)`` under ``t``'s lock (RenewalLocks)
 #   Refresh(t)    -> a forced refresh of the client's source (an OAuth session's refresh
 #                    grant); nothing for a callable, which is simply asked again.
 
@@ -157,6 +160,39 @@ class Refresh:
 
 Effect = Union[_Token, Send, Renew, Refresh]
 
+L = TypeVar("L")
+
+
+class RenewalLocks(Generic[L]):
+    """One lock per rejected token, held while its renewal runs: the calls that got a
+    401 with the same token (one user's) renew once, and a client shared by many users
+    (``oauth.account``, FastAPI's dependency) never makes one user's call wait for
+    another user's refresh. A token's lock lives only while calls use it."""
+
+    def __init__(self, new_lock: Callable[[], L]) -> None:
+        self._new_lock = new_lock
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[L, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.contextmanager
+    def lock_for(self, rejected: str) -> Iterator[L]:
+        """``rejected``'s lock (not yet acquired), kept registered until the block ends."""
+        with self._guard:
+            lock, users = self._locks.get(rejected) or (self._new_lock(), 0)
+            self._locks[rejected] = (lock, users + 1)
+        try:
+            yield lock
+        finally:
+            with self._guard:
+                lock, users = self._locks[rejected]
+                if users == 1:
+                    del self._locks[rejected]
+                else:
+                    self._locks[rejected] = (lock, users - 1)
+
 
 def _check_page_size(page_size: Optional[int]) -> Optional[int]:
     if page_size is None:
@@ -181,9 +217,11 @@ class AccountCore:
     def __init__(self, origin: str, *, strict: bool = False) -> None:
         self.origin = origin
         self.strict = strict
-        # The last token a 401 replaced, and its replacement (read and written only
-        # under the client's renewal lock): the calls that were in flight with the same
-        # rejected token take the replacement instead of refreshing again.
+        # The last token a 401 replaced, and its replacement: the calls that were in
+        # flight with the same rejected token take the replacement instead of refreshing
+        # again. One pair, replaced whole and read once: renewals of different tokens
+        # (different users) run at once, and a token is only ever paired with its own
+        # replacement.
         self._renewed: Optional[tuple[str, str]] = None
 
     # --- the bearer token and the 401 ----------------------------------------------------
@@ -207,11 +245,13 @@ class AccountCore:
     def renew(self, rejected: str) -> Generator[Effect, Any, Optional[str]]:
         """A token to use instead of ``rejected``, or None when the source has none.
 
-        Run by the client under one lock per client, so the calls that all got a 401
-        with the same token cause one refresh: the first refreshes, the others find
-        the replacement (or a source that already moved on) without asking again."""
-        if self._renewed is not None and self._renewed[0] == rejected:
-            return self._renewed[1]
+        Run by the client under ``rejected``'s lock (:class:`RenewalLocks`), so the
+        calls that all got a 401 with the same token cause one refresh: the first
+        refreshes, the others find the replacement (or a source that already moved on)
+        without asking again."""
+        renewed = self._renewed
+        if renewed is not None and renewed[0] == rejected:
+            return renewed[1]
         current: str = yield TOKEN
         if current == rejected:
             yield Refresh(rejected)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .._transport import Response, TimeoutArg
 from . import _models as m
-from ._core import TOKEN, Call, Effect, Flow, Refresh, Renew, Send
+from ._core import TOKEN, Call, Effect, Flow, Refresh, Renew, RenewalLocks, Send
 from .client import AccountSettings, no_token, refresh_session, request_args
 
 if TYPE_CHECKING:
@@ -75,8 +75,9 @@ class AsyncAccountClient(AccountSettings):
         self._timeout = timeout
         # A fixed token has nothing to refresh: its 401 is raised at once.
         self._renewable = not isinstance(access_token, str)
-        # Made on first use, inside the event loop the client belongs to.
-        self._renew_lock: Optional[asyncio.Lock] = None
+        # One asyncio.Lock per rejected token, made when a 401 needs it (inside the
+        # running loop) and dropped after.
+        self._renewals: RenewalLocks[asyncio.Lock] = RenewalLocks(asyncio.Lock)
 
     async def aclose(self) -> None:
         """Close the transport the client made for itself (not one it was given)."""
@@ -134,10 +135,9 @@ class AsyncAccountClient(AccountSettings):
         if step is TOKEN:
             return await self.access_token()
         if isinstance(step, Renew):
-            if self._renew_lock is None:
-                self._renew_lock = asyncio.Lock()
-            async with self._renew_lock:
-                return await self._drive(self._core.renew(step.rejected))
+            with self._renewals.lock_for(step.rejected) as lock:
+                async with lock:
+                    return await self._drive(self._core.renew(step.rejected))
         if isinstance(step, Refresh):
             await self._refresh(step.rejected)
             return None

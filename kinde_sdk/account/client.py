@@ -15,7 +15,18 @@ from .._transport import Response, TimeoutArg, Transport, default_transport
 from ..enums import GrantType
 from ..errors import KindeConfigurationError, TokenError
 from . import _models as m
-from ._core import TOKEN, AccountCore, Call, Effect, Flow, Refresh, Renew, Send, drive
+from ._core import (
+    TOKEN,
+    AccountCore,
+    Call,
+    Effect,
+    Flow,
+    Refresh,
+    Renew,
+    RenewalLocks,
+    Send,
+    drive,
+)
 
 if TYPE_CHECKING:
     from ..auth.oauth import OAuth
@@ -165,7 +176,7 @@ class AccountClient(AccountSettings):
         self._timeout = timeout
         # A fixed token has nothing to refresh: its 401 is raised at once.
         self._renewable = self._fixed is None
-        self._renew_lock = threading.Lock()
+        self._renewals: RenewalLocks[threading.Lock] = RenewalLocks(threading.Lock)
 
     def access_token(self) -> str:
         """The token the next call sends (refreshed through the OAuth session when due)."""
@@ -191,7 +202,7 @@ class AccountClient(AccountSettings):
         if effect is TOKEN:
             return self.access_token()
         if isinstance(effect, Renew):
-            with self._renew_lock:
+            with self._renewals.lock_for(effect.rejected) as lock, lock:
                 return drive(self._core.renew(effect.rejected), self._perform)
         if isinstance(effect, Refresh):
             if self._oauth is not None:

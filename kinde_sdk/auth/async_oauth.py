@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, cast, overload
 
@@ -107,7 +108,10 @@ class AsyncOAuth(OAuthCore):
         # asyncio primitives are made inside coroutines: before Python 3.10 they bind
         # to the event loop current at construction.
         self._metadata_lock: Optional[asyncio.Lock] = None
-        self._refresh_locks: dict[str, asyncio.Lock] = {}
+        # Held weakly: a session's lock lives while a refresh uses it (see OAuth).
+        self._refresh_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._id_validator: Optional[AsyncTokenValidator] = None
         self._access_validator: Optional[AsyncTokenValidator] = None
         self._account: Optional[AsyncAccountClient] = None

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
@@ -165,7 +166,11 @@ class OAuth(OAuthCore):
             clock=clock,
         )
         self._transport = transport or default_transport()
-        self._refresh_locks: dict[str, threading.Lock] = {}
+        # Held weakly: a session's lock lives while a refresh uses it, not for the
+        # client's life (most sessions end without a logout that would drop it).
+        self._refresh_locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._id_validator: Optional[TokenValidator] = None
         self._access_validator: Optional[TokenValidator] = None
         self._client_credentials: Optional[ClientCredentials] = None

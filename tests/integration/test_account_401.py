@@ -16,6 +16,7 @@ holds its 401s until every concurrent call has one, so that they all really got 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 from collections.abc import Iterator
@@ -323,3 +324,132 @@ def test_a_callable_that_gives_the_same_token_again_raises(api: StaleTokenAPI) -
     with pytest.raises(AuthenticationError):
         client.get_user_profile()
     assert api.seen == ["stale-token"]  # nothing new to replay with
+
+
+# --- a client shared by many users: one user's renewal is not another's ----------------
+# ``oauth.account`` and FastAPI's dependency serve every user with one client; the user
+# is the request's (a context variable here, as the frameworks bind the session).
+
+USER: contextvars.ContextVar[str] = contextvars.ContextVar("USER")
+
+
+class PerUserSource:
+    """Each user's token: ``<user>-old`` first, then ``<user>-new``. Ann's renewal is
+    held (as a slow refresh would be) until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.asked = {"ann": 0, "bob": 0}
+        self.ann_renewing = threading.Event()
+        self.ann_may_finish = threading.Event()
+
+    def __call__(self) -> str:
+        who = USER.get()
+        self.asked[who] += 1
+        if self.asked[who] == 1:
+            return f"{who}-old"
+        if who == "ann":
+            self.ann_renewing.set()
+            assert self.ann_may_finish.wait(30)
+        return f"{who}-new"
+
+
+def test_one_user_s_renewal_does_not_hold_up_another_user_s(api: StaleTokenAPI) -> None:
+    source = PerUserSource()
+    api.stale.update({"ann-old", "bob-old"})
+    transport = Transport(retry=NO_RETRY, pool_maxsize=4)
+    client = AccountClient(source, domain=api.url, transport=transport)
+
+    def as_user(who: str) -> Any:
+        USER.set(who)
+        return client.get_user_profile()
+
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            ann = pool.submit(as_user, "ann")
+            assert source.ann_renewing.wait(30)
+            # Bob's 401 is renewed and replayed while Ann's renewal is still running.
+            bob = pool.submit(as_user, "bob")
+            assert bob.result(timeout=10).sub == "kp_ann"
+            assert api.count("ann-new") == 0
+        finally:
+            source.ann_may_finish.set()
+        assert ann.result(timeout=30).sub == "kp_ann"
+    assert len(client._renewals) == 0  # a token's lock lives only while it is renewed
+    # Each user's call was replayed once, with that user's own new token.
+    assert sorted(api.seen) == ["ann-new", "ann-old", "bob-new", "bob-old"]
+    transport.close()
+
+
+def test_one_user_s_async_renewal_does_not_hold_up_another_user_s(api: StaleTokenAPI) -> None:
+    source = PerUserSource()
+    api.stale.update({"ann-old", "bob-old"})
+
+    async def token() -> str:
+        if USER.get() == "ann" and source.asked["ann"] == 1:
+            # Ann's renewal: held without blocking the loop.
+            source.asked["ann"] += 1
+            source.ann_renewing.set()
+            while not source.ann_may_finish.is_set():
+                await asyncio.sleep(0.01)
+            return "ann-new"
+        return source()
+
+    async def main() -> None:
+        transport = AsyncTransport(retry=NO_RETRY, pool_maxsize=4)
+        async with AsyncAccountClient(token, domain=api.url, transport=transport) as client:
+
+            async def as_user(who: str) -> Any:
+                USER.set(who)
+                return await client.get_user_profile()
+
+            ann = asyncio.ensure_future(as_user("ann"))
+            try:
+                while not source.ann_renewing.is_set():
+                    await asyncio.sleep(0.01)
+                bob = await asyncio.wait_for(as_user("bob"), 10)
+                assert bob.sub == "kp_ann" and api.count("ann-new") == 0
+            finally:
+                source.ann_may_finish.set()
+            assert (await asyncio.wait_for(ann, 30)).sub == "kp_ann"
+            assert len(client._renewals) == 0
+            await transport.aclose()
+
+    asyncio.run(main())
+    assert sorted(api.seen) == ["ann-new", "ann-old", "bob-new", "bob-old"]
+
+
+def test_concurrent_401s_of_two_users_sessions_each_replay_with_their_own_token(
+    fake_kinde: FakeKinde, api: StaleTokenAPI
+) -> None:
+    # One client, as ``oauth.account`` is: each request bound to its user's session.
+    oauth: OAuth = oauth_for(fake_kinde)
+    stale: dict[str, str] = {}
+    for user in ("ann", "bob"):
+        with oauth.bind_session(f"s-{user}"):
+            fake_kinde.login(oauth, sub=f"kp_{user}")
+            token = oauth.get_access_token()
+            assert token is not None
+            stale[user] = token
+    api.stale.update(stale.values())
+    api.hold_until = CALLERS  # every call has its 401 before any is answered
+    transport = Transport(retry=NO_RETRY, pool_maxsize=CALLERS)
+    client = AccountClient(oauth=oauth, domain=api.url, transport=transport)
+    before = fake_kinde.token_requests
+
+    def call(n: int) -> None:
+        with oauth.bind_session(f"s-{('ann', 'bob')[n % 2]}"):
+            client.get_user_profile()
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        list(pool.map(call, range(CALLERS)))
+
+    assert fake_kinde.token_requests - before == 2  # one refresh per user
+    for user in ("ann", "bob"):
+        with oauth.bind_session(f"s-{user}"):
+            fresh = oauth.get_access_token()
+        assert fresh is not None and fresh != stale[user]
+        # Each of the user's calls: once with the stale token, once with the user's own
+        # fresh one (never the other user's).
+        assert api.count(stale[user]) == CALLERS // 2 and api.count(fresh) == CALLERS // 2
+    assert len(client._renewals) == 0
+    transport.close()
