@@ -34,9 +34,10 @@ import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Callable, Optional
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from urllib3 import HTTPHeaderDict, encode_multipart_formdata
+from urllib3.util import parse_url
 
 from ._aio_connection import (
     AttemptFailed,
@@ -60,6 +61,7 @@ from ._transport import (
     log_retry,
     make_timeout,
     request_headers,
+    split_url,
     too_large,
     url_for_log,
 )
@@ -319,66 +321,34 @@ class _ReadHead:
 
 
 def _target(url: str) -> Optional[tuple[Origin, str, str]]:
-    """(origin, Host header, request target) of ``url``; None for a URL this transport
-    cannot send (not http or https, no host, a host no name or address can have)."""
-    sep = url.find("://")
-    # The authority ends at the first "/", "?" or "#" (RFC 3986, section 3.2): a query
-    # with a "/" in it is no path.
-    found_end = _AUTHORITY_END.search(url, sep + 3) if sep > 0 else None
-    if found_end is None:
-        base, path = url, "/"
-    else:
-        base, path = url[: found_end.start()], url[found_end.start() :]
-        path = path.partition("#")[0]
-        if not path.startswith("/"):
-            path = "/" + path
-        if _NOT_IN_TARGET.search(path) and not _CONTROL.search(path):
-            # As urllib3 sends them for the sync transport: percent-encoded (UTF-8).
-            # Control characters stay, to be refused (http.client refuses them too).
-            path = _NOT_IN_TARGET.sub(lambda c: quote(c.group(), safe=""), path)
-    found = _origins.get(base)
-    if found is None:
-        parts = urlsplit(base)
-        scheme = parts.scheme.lower()
-        try:
-            port = parts.port
-        except ValueError:
-            return None
-        host = parts.hostname
-        if scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
-            return None
-        if not host.isascii():
-            # An internationalised name: its ASCII form, as urllib3 sends it.
-            try:
-                host = host.encode("idna").decode("ascii")
-            except UnicodeError:
-                return None
-        if not _HOST.fullmatch(host):
-            # A NUL, space or control character would reach the resolver (a bare
-            # ValueError) or the Host header.
-            return None
-        port = port or _DEFAULT_PORTS[scheme]
-        shown = f"[{host}]" if ":" in host else host
-        if port != _DEFAULT_PORTS[scheme]:
-            shown = f"{shown}:{port}"
-        found = ((scheme, host, port), shown)
-        if len(_origins) >= 512:
-            _origins.clear()  # stay bounded, whatever a caller sends
-        _origins[base] = found
-    return found[0], found[1], path
+    """(origin, Host header, request target) of ``url`` as urllib3 reads it for the sync
+    transport (an IDNA host, a target with what it cannot carry percent-encoded); None
+    for a URL this transport cannot send (not http or https, no host, a bad port,
+    credentials)."""
+    try:
+        # The sync transport's parse, cached per origin; a URL it leaves to urllib3 (no
+        # path, a fragment, a query right after the host) or whose target needs escaping
+        # is parsed whole, as urllib3's pool manager would.
+        route = split_url(url)
+        if route is None or _NOT_IN_TARGET.search(route[3]):
+            parsed = parse_url(url)
+            if parsed.auth:
+                return None  # credentials in a URL are never sent
+            route = (parsed.scheme or "", parsed.host or "", parsed.port, parsed.request_uri)
+    except ValueError:  # urllib3's LocationParseError: a host or port no URL can have
+        return None
+    scheme, host, port, target = route
+    default = _DEFAULT_PORTS.get(scheme)
+    if default is None or not host:
+        return None
+    shown = host if port is None or port == default else f"{host}:{port}"
+    # urllib3 keeps an IPv6 literal's brackets; the resolver wants the address alone.
+    return (scheme, host.strip("[]"), port or default), shown, target
 
 
-_AUTHORITY_END = re.compile(r"[/?#]")
 # What a request target may carry as it is (RFC 3986: unreserved, sub-delims, ":", "@",
 # "/", "?", and "%" of escapes already made).
 _NOT_IN_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# What a host may be made of: a registered name's characters (RFC 3986, section 3.2.2),
-# and an IPv6 address's, zone id included.
-_HOST = re.compile(r"[A-Za-z0-9.\-_~!$&'()*+,;=:%]+")
-
-# "https://host:port" -> (origin, Host header): parsed once each, not on every request.
-_origins: dict[str, tuple[Origin, str]] = {}
 
 
 class _Slots:

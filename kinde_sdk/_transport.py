@@ -424,7 +424,7 @@ class Transport:
                 redirect=False,
                 preload_content=False,
             )
-        route = _route(url)
+        route = split_url(url)
         send: Callable[..., urllib3.BaseHTTPResponse]
         if route is None:
             send, target = self._pool.request, url
@@ -445,7 +445,7 @@ class Transport:
         )
 
 
-def _route(url: str) -> Optional[tuple[str, str, Optional[int], str]]:
+def split_url(url: str) -> Optional[tuple[str, str, Optional[int], str]]:
     """(scheme, host, port, request target) of ``url``, as urllib3's PoolManager finds
     them, or None for a URL it should parse itself (no path, credentials, a fragment)."""
     sep = url.find("://")
@@ -458,7 +458,10 @@ def _route(url: str) -> Optional[tuple[str, str, Optional[int], str]]:
     found = _origins.get(origin)
     if found is None:
         parts = urllib3.util.parse_url(origin)
-        if not parts.scheme or not parts.host or parts.auth or parts.path or parts.query:
+        # A "?" or "#" before the first "/" ends the authority: that "/" is no path's.
+        if parts.query is not None or parts.fragment is not None:
+            return None
+        if not parts.scheme or not parts.host or parts.auth or parts.path:
             return None
         found = (parts.scheme, parts.host, parts.port)
         if len(_origins) >= _SAFE_URLS_MAX:

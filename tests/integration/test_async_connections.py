@@ -417,3 +417,10 @@ async def test_closing_a_connection_drops_what_a_graceful_close_would_still_send
     connection.connection_made(transport)
     connection.close()
     assert transport.aborted
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:secret@acme.kinde.com/x", "https://acme.kinde.com:99999/x", "ftp://h/x"]
+)
+def test_a_url_with_credentials_a_bad_port_or_another_scheme_is_not_sent(url: str) -> None:
+    assert _target(url) is None
