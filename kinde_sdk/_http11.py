@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Optional, Union
 
 # A head (status line and headers) larger than this is refused: real ones are ~1 KiB.
@@ -97,8 +97,7 @@ _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _
 _BARE_LF_END = re.compile(rb"\n\r?\n")
 # Control characters a status line or field may not carry (HTAB is allowed). RFC 9110,
 # section 5.5: a recipient of CR, LF or NUL in a field value must reject the message or
-# replace them; this parser rejects. _CTL leaves CR and LF to the line checks.
-_CTL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# replace them; this parser rejects.
 _CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
 # Content-Length digits beyond leading zeros: more than this is more than any cap (and
 # than int() would convert on Python >= 3.11, whose limit is 4300 digits).
@@ -289,13 +288,7 @@ class ResponseParser:
         status = int(match.group(2))
         if status < 100:
             raise ProtocolError("the response has a status code below 100")
-        headers = []
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name):
-                # Also refuses obs-fold continuation lines (RFC 9112, section 5.2).
-                raise ProtocolError("the response has a malformed header line")
-            headers.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+        headers = [_field(line) for line in lines[1:]]
         if status < 200:
             if status == 101:
                 raise ProtocolError("the server switched protocols unasked")
@@ -431,7 +424,7 @@ class ResponseParser:
             return end + 2
         self._trailer_size += end + 2 - pos
         line = bytes(data[pos:end])
-        if b"\r" in line or b"\n" in line or _CTL.search(line):
+        if len(line.translate(None, _CONTROLS)) != len(line):
             raise ProtocolError("a trailer line has control characters")
         _field(line)
         return end + 2
@@ -500,13 +493,3 @@ class _Decoder:
         if self._fed and not self._inner.eof:
             raise ProtocolError("the compressed response body is cut short")
         return b""
-
-
-def header_lines(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The headers a read response is described with once its body is decoded: the
-    framing and coding headers no longer describe ``body``."""
-    return [
-        (k, v)
-        for k, v in headers
-        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
