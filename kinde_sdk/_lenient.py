@@ -308,6 +308,11 @@ def describe_errors(exc: ValidationError, limit: Optional[int] = None) -> list[s
     return out
 
 
+def summarize(problems: list[str], shown: int = 5) -> str:
+    """The first ``shown`` problems for an error message (they never hold values)."""
+    return "; ".join(problems[:shown]) + (" ..." if len(problems) > shown else "")
+
+
 def null_problems(value: Any, loc: str = "") -> list[str]:
     """``loc: null`` for each explicit null in a strictly parsed result where the spec
     does not declare the field nullable (pydantic accepts them: every field the spec does

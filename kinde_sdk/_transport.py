@@ -485,15 +485,14 @@ def _read_body(raw: urllib3.BaseHTTPResponse, limit: int, method: str, safe_url:
     one call: http.client reads exactly the ``Content-Length`` bytes (none after a HEAD),
     so the cap holds without chunks. Anything else (chunked, compressed) is read in
     chunks and counted."""
-    # urllib3 parsed Content-Length into length_remaining (None: chunked or absent).
+    # urllib3 parsed Content-Length into length_remaining (None: chunked, absent or
+    # invalid; 0 after a HEAD, whose Content-Length announces a body it does not send).
     length: Optional[int] = getattr(raw, "length_remaining", None)
     if length is not None:
         if length > limit:
             raise too_large(method, safe_url, limit)
         if not raw.headers.get("Content-Encoding"):
             return raw.read()
-    else:
-        check_content_length(raw.headers, limit, method, safe_url)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -610,28 +609,6 @@ def _find_header(headers: Optional[Mapping[str, str]]) -> Optional[str]:
             if len(key) == _ID_LENGTH and key.lower() == _ID_LOWER and value:
                 return str(value)
     return None
-
-
-def content_length(headers: Mapping[str, str]) -> Optional[int]:
-    """The body length ``Content-Length`` announces, or None without a valid one."""
-    announced = headers.get("Content-Length") or headers.get("content-length")
-    if announced:
-        announced = announced.strip()
-        if announced.isdigit():
-            return int(announced)
-    return None
-
-
-def check_content_length(
-    headers: Mapping[str, str], limit: int, method: str, safe_url: str
-) -> None:
-    """Fail before reading when the announced body is already past the cap. (A HEAD
-    answer announces the length of a body it does not send.)"""
-    if method == "HEAD":
-        return
-    announced = content_length(headers)
-    if announced is not None and announced > limit:
-        raise too_large(method, safe_url, limit)
 
 
 def too_large(method: str, safe_url: str, limit: int) -> ResponseTooLargeError:

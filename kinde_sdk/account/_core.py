@@ -343,10 +343,11 @@ class AccountCore:
             return
         class_name = model.__name__
         if self.strict:
-            shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+            from .._lenient import summarize
+
             raise ResponseValidationError(
                 f"the {class_name} response (HTTP {response.status}) of {call.method} "
-                f"{call.path} differs from the Account API spec: {shown}",
+                f"{call.path} differs from the Account API spec: {summarize(problems)}",
                 status=response.status,
                 response_type=class_name,
                 problems=problems,

@@ -165,8 +165,12 @@ class TransportApiClient(ApiClient):
             and _host is None
             and not self.cookie
         )
-        url = _lean_url(self.configuration, resource_path, path_params, query_params)
-        if not lean or url is None:
+        url = (
+            _lean_url(self.configuration, resource_path, path_params, query_params)
+            if lean
+            else None
+        )
+        if url is None:
             return super().param_serialize(
                 method,
                 resource_path,
@@ -206,15 +210,7 @@ class TransportApiClient(ApiClient):
         transport = self._transport
 
         def send(token: str) -> Response:
-            return transport.request(
-                method,
-                url,
-                headers={**request.headers, "Authorization": "Bearer " + token},
-                body=request.body,
-                fields=request.fields,
-                encode_multipart=request.multipart,
-                timeout=request.timeout,
-            )
+            return transport.request(method, url, **request.send_kwargs(token))
 
         # On a 401: one fresh token, one replay (the token may have been revoked).
         response = self._tokens.send_with_token(send)
@@ -227,14 +223,8 @@ class TransportApiClient(ApiClient):
         """The typed data of a 2xx response (call_api raised for the rest), parsed from
         the bytes without the ApiResponse wrapper the generated path builds."""
         body: bytes = response_data.read()  # type: ignore[no-untyped-call]
-        # The content type matters only for a text result; skip the header lookup else.
-        text = response_types_map is not None and "str" in response_types_map.values()
-        return parse_response(
-            body,
-            response_data.status,
-            response_types_map,
-            strict=self.strict_responses,
-            content_type=response_data.headers.get("content-type") if text else None,
+        return self.typed_result(
+            response_data.status, response_data.headers, body, response_types_map
         )
 
     def response_deserialize(
@@ -244,17 +234,34 @@ class TransportApiClient(ApiClient):
     ) -> ApiResponse[Any]:
         # call_api has already raised for every status outside 2xx.
         body: bytes = response_data.data or b""
-        headers = response_data.headers
+        result: ApiResponse[Any] = self.typed_result(
+            response_data.status, response_data.headers, body, response_types_map, with_info=True
+        )
+        return result
+
+    def typed_result(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        response_types_map: Optional[Mapping[str, Optional[str]]],
+        *,
+        with_info: bool = False,
+    ) -> Any:
+        """The typed result of a 2xx response, for the sync and the async client: the
+        data, or (``with_info``) the generated ``ApiResponse`` around it."""
+        # The content type matters only for a text result; skip the header lookup else.
+        text = response_types_map is not None and "str" in response_types_map.values()
         data = parse_response(
             body,
-            response_data.status,
+            status,
             response_types_map,
             strict=self.strict_responses,
-            content_type=headers.get("content-type"),
+            content_type=headers.get("content-type") if text else None,
         )
-        return ApiResponse(
-            status_code=response_data.status, data=data, headers=headers, raw_data=body
-        )
+        if not with_info:
+            return data
+        return ApiResponse(status_code=status, data=data, headers=headers, raw_data=body)
 
 
 def _encode_body(

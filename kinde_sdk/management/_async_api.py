@@ -24,12 +24,10 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, Callable, Optional, Union
 
 from kinde_sdk_generated.api_client import ApiClient
-from kinde_sdk_generated.api_response import ApiResponse
 from kinde_sdk_generated.configuration import Configuration
 
 from .._transport import USER_AGENT, Response, TimeoutArg
 from ._api_client import OutgoingRequest, TransportApiClient, outgoing_request
-from ._responses import parse_response
 
 
 class PendingCall:
@@ -105,25 +103,6 @@ class PreparingApiClient(TransportApiClient):
         response_data.types = dict(response_types_map or {})
         return response_data
 
-    def parse(self, pending: PendingCall, response: Response, with_info: bool) -> Any:
-        """The typed result of a 2xx response (statuses are checked before), by the
-        sync client's parser (:func:`~kinde_sdk.management._responses.parse_response`)."""
-        data = parse_response(
-            response.data,
-            response.status,
-            pending.types,
-            strict=self.strict_responses,
-            content_type=response.headers.get("content-type"),
-        )
-        if not with_info:
-            return data
-        return ApiResponse(
-            status_code=response.status,
-            data=data,
-            headers=response.headers,
-            raw_data=response.data,
-        )
-
 
 Send = Callable[[OutgoingRequest], Awaitable[Response]]
 
@@ -170,7 +149,9 @@ class AsyncApi:
             with_info = isinstance(prepared, _WithInfo)
             pending = prepared.data if isinstance(prepared, _WithInfo) else prepared
             response = await send(pending.request)
-            return preparer.parse(pending, response, with_info)
+            return preparer.typed_result(
+                response.status, response.headers, response.data, pending.types, with_info=with_info
+            )
 
         operation.__name__ = operation.__qualname__ = name
         operation.__doc__ = method.__doc__

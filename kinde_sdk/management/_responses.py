@@ -28,9 +28,17 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from .._lenient import describe_errors, lenient_value, null_problems, warn_drift
+from .._lenient import (
+    _is_kinde_model,
+    _is_model,
+    describe_errors,
+    lenient_value,
+    null_problems,
+    summarize,
+    warn_drift,
+)
 from ..errors import ResponseValidationError
 
 __all__ = ["parse_response", "response_type_for"]
@@ -109,9 +117,9 @@ def _drifted(
     what: Optional[str],
 ) -> Any:
     if strict:
-        shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
         raise ResponseValidationError(
-            f"the {response_type} response (HTTP {status}) differs from the API spec: {shown}",
+            f"the {response_type} response (HTTP {status}) differs from the API spec: "
+            f"{summarize(problems)}",
             status=status,
             response_type=response_type,
             problems=problems,
@@ -135,11 +143,11 @@ class _Target:
     validate_json: Callable[[bytes], Any]
 
     def __init__(self, annotation: Any) -> None:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if any(b.__name__ == "KindeModel" for b in annotation.__mro__):
-                self.validate_json = annotation.model_validate_json
-            else:  # a oneOf/anyOf wrapper validates through its own from_json
-                self.validate_json = _wrapper_from_json(annotation)
+        if _is_kinde_model(annotation):
+            self.validate_json = annotation.model_validate_json
+        elif _is_model(annotation):
+            # a oneOf/anyOf wrapper validates through its own from_json
+            self.validate_json = _wrapper_from_json(annotation)
         else:
             self.validate_json = TypeAdapter(annotation).validate_json
 
