@@ -36,6 +36,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar, Union
 
 from .._config import normalize_domain
+from ..auth._webhook_core import positive_seconds
 from ..core.storage import StorageBackend, StorageConfig, create_storage
 from ..errors import KindeConfigurationError
 from ._events import WebhookEvent, parse_event
@@ -91,13 +92,6 @@ class Processed(Generic[_T]):
         return 409 if self.delivery.state is DeliveryState.IN_PROGRESS else 200
 
 
-def _seconds(value: float, name: str) -> float:
-    number = float(value)
-    if not number > 0 or number == float("inf"):
-        raise KindeConfigurationError(f"{name} must be a finite number of seconds > 0")
-    return number
-
-
 class WebhookReceiver:
     """Verifies Kinde webhook bodies and hands out each event once.
 
@@ -141,8 +135,8 @@ class WebhookReceiver:
             raise KindeConfigurationError("validator must be a TokenValidator")
         self.validator: TokenValidator = validator
         self.dedupe = bool(dedupe)
-        self.retention = _seconds(retention, "retention")
-        self.processing_timeout = _seconds(processing_timeout, "processing_timeout")
+        self.retention = positive_seconds(retention, "retention")
+        self.processing_timeout = positive_seconds(processing_timeout, "processing_timeout")
         self._storage: StorageBackend = create_storage(storage)
         self._clock = clock
         self._lock = threading.Lock()

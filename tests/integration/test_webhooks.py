@@ -244,3 +244,14 @@ def test_the_async_validator_applies_the_same_webhook_checks(fake_kinde: FakeKin
             assert await validator.decode_webhook(old, tolerance=7200)
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize("name", ["retention", "processing_timeout"])
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf")])
+def test_receiver_durations_must_be_finite_and_positive(
+    kinde_validator: TokenValidator, name: str, value: float
+) -> None:
+    from kinde_sdk.errors import KindeConfigurationError
+
+    with pytest.raises(KindeConfigurationError, match=f"{name} must be a finite number"):
+        WebhookReceiver(kinde_validator, **{name: value})
