@@ -140,6 +140,10 @@ class WebhookReceiver:
         self._storage: StorageBackend = create_storage(storage)
         self._clock = clock
         self._lock = threading.Lock()
+        # Backends with expiry (memory, file, redis) drop the records by themselves; the
+        # sweep (a keys() walk and a get per record, under the lock) is only for those
+        # without, where set_expiring is plain set.
+        self._sweep = type(self._storage).set_expiring is StorageBackend.set_expiring
         self._next_purge = 0.0
 
     def __repr__(self) -> str:
@@ -244,7 +248,7 @@ class WebhookReceiver:
 
     def _purge(self, now: float) -> None:
         """Delete expired records, at most once a minute (called under the lock)."""
-        if now < self._next_purge:
+        if not self._sweep or now < self._next_purge:
             return
         self._next_purge = now + _PURGE_EVERY
         for key in self._storage.keys(KEY_PREFIX):
