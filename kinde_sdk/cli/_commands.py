@@ -61,12 +61,13 @@ class Context:
     _transport: Optional[Transport] = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        # The parsed arguments hold --client-secret: never show it.
-        shown = {
-            name: ("[redacted]" if name == "client_secret" and value else value)
-            for name, value in vars(self.args).items()
-            if name != "handler"
-        }
+        # The parsed arguments hold --client-secret, and --header values may be
+        # credentials too (an API gateway's key): never show either.
+        shown = {name: value for name, value in vars(self.args).items() if name != "handler"}
+        if shown.get("client_secret"):
+            shown["client_secret"] = "[redacted]"
+        if shown.get("header"):
+            shown["header"] = [f"{str(h).split(':', 1)[0]}:[redacted]" for h in shown["header"]]
         return f"Context(args={shown!r}, pool_size={self.pool_size})"
 
     @property

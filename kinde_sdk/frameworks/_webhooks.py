@@ -106,7 +106,8 @@ def read_body(read: Callable[[int], bytes], declared_length: Any, max_body: int)
     """The raw body, read with a limit; None when it is over ``max_body`` (declared or
     actual)."""
     declared = str(declared_length) if declared_length is not None else ""
-    if declared.isdigit() and int(declared) > max_body:
+    # isascii: "\xb2" (a latin-1 header byte) is a digit to isdigit() but not to int().
+    if declared.isascii() and declared.isdigit() and int(declared) > max_body:
         return None
     body = read(max_body + 1)
     return None if len(body) > max_body else body

@@ -122,9 +122,8 @@ async def _small_body(request: Request) -> bytes:
 
 
 def _form(body: bytes) -> dict[str, str]:
-    """An urlencoded form body, parsed without python-multipart (not a dependency)."""
-    if len(body) > _MAX_FORM:
-        return {}
+    """An urlencoded form body (at most ``_MAX_FORM`` bytes: :func:`_small_body`),
+    parsed without python-multipart (not a dependency)."""
     fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items() if v}
 

@@ -36,6 +36,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar, Union
 
 from .._config import normalize_domain
+from ..auth._webhook_core import positive_seconds
 from ..core.storage import StorageBackend, StorageConfig, create_storage
 from ..errors import KindeConfigurationError
 from ._events import WebhookEvent, parse_event
@@ -91,13 +92,6 @@ class Processed(Generic[_T]):
         return 409 if self.delivery.state is DeliveryState.IN_PROGRESS else 200
 
 
-def _seconds(value: float, name: str) -> float:
-    number = float(value)
-    if not number > 0 or number == float("inf"):
-        raise KindeConfigurationError(f"{name} must be a finite number of seconds > 0")
-    return number
-
-
 class WebhookReceiver:
     """Verifies Kinde webhook bodies and hands out each event once.
 
@@ -141,11 +135,15 @@ class WebhookReceiver:
             raise KindeConfigurationError("validator must be a TokenValidator")
         self.validator: TokenValidator = validator
         self.dedupe = bool(dedupe)
-        self.retention = _seconds(retention, "retention")
-        self.processing_timeout = _seconds(processing_timeout, "processing_timeout")
+        self.retention = positive_seconds(retention, "retention")
+        self.processing_timeout = positive_seconds(processing_timeout, "processing_timeout")
         self._storage: StorageBackend = create_storage(storage)
         self._clock = clock
         self._lock = threading.Lock()
+        # Backends with expiry (memory, file, redis) drop the records by themselves; the
+        # sweep (a keys() walk and a get per record, under the lock) is only for those
+        # without, where set_expiring is plain set.
+        self._sweep = type(self._storage).set_expiring is StorageBackend.set_expiring
         self._next_purge = 0.0
 
     def __repr__(self) -> str:
@@ -250,7 +248,7 @@ class WebhookReceiver:
 
     def _purge(self, now: float) -> None:
         """Delete expired records, at most once a minute (called under the lock)."""
-        if now < self._next_purge:
+        if not self._sweep or now < self._next_purge:
             return
         self._next_purge = now + _PURGE_EVERY
         for key in self._storage.keys(KEY_PREFIX):

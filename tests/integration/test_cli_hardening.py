@@ -192,3 +192,10 @@ def test_context_repr_hides_the_client_secret() -> None:
     assert "cli-secret-value-9876" not in str(
         Context(args=args, out=io.StringIO(), err=io.StringIO())
     )
+
+
+def test_context_repr_hides_header_values() -> None:
+    args = argparse.Namespace(header=["X-Gateway-Key: gw-secret-4321"], client_id="c")
+    text = repr(Context(args=args, out=io.StringIO(), err=io.StringIO()))
+    assert "gw-secret-4321" not in text
+    assert "'X-Gateway-Key:[redacted]'" in text

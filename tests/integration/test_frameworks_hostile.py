@@ -253,3 +253,122 @@ def test_crafted_jwts_are_401_through_the_validator(oidc_provider: OIDCProvider)
             verify_bearer(validator, f"Bearer {token}")
         assert caught.value.status == 401, token
         assert caught.value.www_authenticate.isascii()
+
+
+# -- the routes themselves: login, callback, logout with hostile query, headers and forms --
+
+HOSTILE_QUERY_VALUES = [
+    b"%E9",
+    b"%FF%FE",
+    b"%00",
+    b"%E2%98%BA",
+    b"a" * 3000,
+    b"http://[",
+    b"%0d%0aX:1",
+]
+
+
+def raw_exchange(
+    port: int, method: str, target: bytes, headers: dict[bytes, bytes], body: bytes = b""
+) -> tuple[int, list[bytes]]:
+    """One request with raw target, header and body bytes; the status and header lines."""
+    lines = [method.encode() + b" " + target + b" HTTP/1.1", f"Host: 127.0.0.1:{port}".encode()]
+    lines += [name + b": " + value for name, value in headers.items()]
+    if method == "POST":
+        lines.append(b"Content-Length: " + str(len(body)).encode())
+    lines += [b"Connection: close", b"", b""]
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"\r\n".join(lines) + body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data, "the server dropped the connection"
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    return int(head[0].split()[1]), head[1:]
+
+
+def test_hostile_route_input_never_500_live(live_port: int) -> None:
+    """Query strings of the login, register and callback routes, and the logout route's
+    Origin, Sec-Fetch-Site, content type and form (with a live session cookie), end as
+    a redirect, a page or a 4xx: never a 500 or a header that is not ASCII."""
+    _, lines = raw_exchange(live_port, "GET", b"/login", {})
+    cookie = next(
+        line.split(b":", 1)[1].strip().split(b";")[0]
+        for line in lines
+        if line.lower().startswith(b"set-cookie:")
+    )
+    for value in HOSTILE_QUERY_VALUES:
+        for target in (
+            b"/callback?state=" + value + b"&code=" + value,
+            b"/callback?error=" + value + b"&error_description=" + value + b"&state=" + value,
+            b"/callback?code=x&state=x&iss=" + value,
+            b"/login?next=" + value + b"&org_code=" + value + b"&lang=" + value,
+            b"/register?login_hint=" + value + b"&next=/" + value,
+            b"/logout?x=" + value,
+        ):
+            for headers in ({}, {b"Cookie": cookie}):
+                status, lines = raw_exchange(live_port, "GET", target, headers)
+                assert status < 500, (target, headers)
+                assert_ascii_headers(lines)
+    raw_value = b"\xe9\xff["
+    for headers in (
+        {b"Origin": b"http://" + raw_value},
+        {b"Origin": raw_value},
+        {b"Sec-Fetch-Site": raw_value},
+        {b"Content-Type": b"application/x-www-form-urlencoded"},
+        {b"Content-Type": b"application/x-www-form-urlencoded; charset=" + raw_value},
+        {b"Content-Type": b"multipart/form-data; boundary=" + raw_value},
+    ):
+        for body in (
+            b"kinde_logout_token=%E9%FF",
+            b"kinde_logout_token=" + raw_value,
+            b"\xff" * 10,
+        ):
+            status, lines = raw_exchange(
+                live_port, "POST", b"/logout", {b"Cookie": cookie, **headers}, body
+            )
+            assert status < 500, (headers, body)
+            assert_ascii_headers(lines)
+        status, lines = raw_exchange(live_port, "GET", b"/logout", {b"Cookie": cookie, **headers})
+        assert status < 500, headers
+        assert_ascii_headers(lines)
+
+
+def test_hostile_route_input_never_500_django(oidc_provider: OIDCProvider) -> None:
+    pytest.importorskip("django")
+    from tests.integration._frameworks import configure_django
+
+    configure_django()
+    from django.test import Client
+
+    from tests.integration import _django_urls
+
+    oauth = OAuth(framework="django", **oauth_kwargs(oidc_provider))
+    _django_urls.urlpatterns[:] = [*oauth.integration.urlpatterns]
+    try:
+        client = Client(raise_request_exception=False)
+        client.get("/login")  # a live session cookie
+        for value in ("\xe9", "\x00", "\u263a", "a" * 3000, "http://[", "\r\nX: 1"):
+            for route, query in (
+                ("/callback", {"state": value, "code": value}),
+                ("/callback", {"error": value, "error_description": value, "state": value}),
+                ("/callback", {"code": "x", "state": "x", "iss": value}),
+                ("/login", {"next": value, "org_code": value}),
+                ("/register", {"login_hint": value, "next": "/" + value}),
+            ):
+                assert client.get(route, query).status_code < 500, (route, query)
+            for extra in ({"HTTP_ORIGIN": "http://" + value}, {"HTTP_SEC_FETCH_SITE": value}):
+                response = client.post("/logout", {"kinde_logout_token": value}, **extra)
+                assert response.status_code < 500, extra
+                client.get("/login")  # a new session if that one signed out
+        for content_type in (
+            "multipart/form-data; boundary=\xe9",
+            "multipart/form-data",
+            "application/x-www-form-urlencoded; charset=utf-16",
+        ):
+            response = client.generic(
+                "POST", "/logout", data=b"\xff&=" * 100, content_type=content_type
+            )
+            assert response.status_code < 500, content_type
+    finally:
+        _django_urls.urlpatterns.clear()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -86,14 +85,12 @@ OPERATIONS: dict[str, Callable[[RedisStorage], Any]] = {
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_a_black_hole_costs_one_timeout_per_call(black_hole: Listener, operation: str) -> None:
     storage = RedisStorage(host="127.0.0.1", port=black_hole.port, socket_timeout=1)
-    started = time.monotonic()
     with pytest.raises(StorageError, match="Timeout"):
         OPERATIONS[operation](storage)
-    elapsed = time.monotonic() - started
     storage.close()
-    # redis-py's default policy opened 11 connections for one get() here.
+    # One connection, one timeout: redis-py's default policy opened 11 connections (and
+    # waited for each) for one get() here. Counted, not timed.
     assert black_hole.accepted == 1
-    assert elapsed < 10  # 15 s before; the bound is about one socket_timeout
 
 
 def test_the_configured_retries_apply_to_broken_connections(resetter: Listener) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kinde_sdk.auth import TokenValidator
-from kinde_sdk.core.storage import FileStorage, MemoryStorage
+from kinde_sdk.core.storage import FileStorage, MemoryStorage, StorageBackend
 from kinde_sdk.errors import InvalidSignatureError, InvalidWebhookError
 from kinde_sdk.testing import FakeKinde
 from kinde_sdk.webhooks import (
@@ -190,7 +190,7 @@ def test_concurrent_deliveries_run_the_handler_once(
 
 def test_records_go_through_the_storage_backend_and_expire(fake_kinde: FakeKinde) -> None:
     now = [1_000.0]
-    storage = MemoryStorage()
+    storage = MemoryStorage(clock=lambda: now[0])  # its expiry on the receiver's clock
     validator = TokenValidator(fake_kinde.domain)
     receiver = WebhookReceiver(validator, storage=storage, retention=600, clock=lambda: now[0])
     hook = fake_kinde.make_webhook("user.created", {"user": USER})
@@ -244,3 +244,51 @@ def test_the_async_validator_applies_the_same_webhook_checks(fake_kinde: FakeKin
             assert await validator.decode_webhook(old, tolerance=7200)
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize("name", ["retention", "processing_timeout"])
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf")])
+def test_receiver_durations_must_be_finite_and_positive(
+    kinde_validator: TokenValidator, name: str, value: float
+) -> None:
+    from kinde_sdk.errors import KindeConfigurationError
+
+    with pytest.raises(KindeConfigurationError, match=f"{name} must be a finite number"):
+        WebhookReceiver(kinde_validator, **{name: value})
+
+
+class _CountingMemory(MemoryStorage):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.walks = 0
+
+    def keys(self, prefix: str = "") -> list[str]:
+        self.walks += 1
+        return super().keys(prefix)
+
+
+class _NoExpiry(_CountingMemory):
+    """A backend without expiry: set_expiring is StorageBackend's plain set."""
+
+    set_expiring = StorageBackend.set_expiring
+
+
+@pytest.mark.parametrize(("backend_class", "walks"), [(_CountingMemory, 0), (_NoExpiry, 2)])
+def test_the_sweep_runs_only_for_a_backend_without_expiry(
+    fake_kinde: FakeKinde, backend_class: type[_CountingMemory], walks: int
+) -> None:
+    """A backend with expiry drops records itself: no keys() walk plus a get per record
+    every minute (a redis SCAN and N GETs under the receiver's lock). One without
+    expiry is still swept."""
+    now = [1_000.0]
+    backend = backend_class()
+    validator = TokenValidator(fake_kinde.domain)
+    receiver = WebhookReceiver(validator, storage=backend, retention=600, clock=lambda: now[0])
+    first = fake_kinde.make_webhook("user.created", {"user": USER})
+    receiver.process(first.body, lambda e: None)
+    now[0] += 601
+    second = fake_kinde.make_webhook("user.updated", {"user": USER})
+    receiver.process(second.body, lambda e: None)
+    assert backend.walks == walks
+    if walks:  # swept: the expired record is gone from the backend itself
+        assert backend.keys("kinde_webhook:") == [f"kinde_webhook:{second.event_id}"]

@@ -185,3 +185,21 @@ def test_a_failing_handler_gets_a_500_and_the_retry_is_handled(
         retry = client.post("/hook", content=delivery.body, headers=delivery.headers)
         assert retry.status_code == 200 and retry.json() == {"status": "ok"}
     assert calls == [delivery.event_id, delivery.event_id]
+
+
+def test_django_hostile_content_length_is_not_a_500(
+    fake_kinde: FakeKinde, django_events: list[WebhookEvent]
+) -> None:
+    """A Content-Length of latin-1 "superscript two" (which str.isdigit accepts and int
+    refuses) reached int() and answered 500; the body is read with its limit instead."""
+    client = DjangoClient(raise_request_exception=False)
+    delivery = fake_kinde.make_webhook("user.created", {"user": USER})
+    for length in ("\xb2", "\xb9\xb3", "-1", "x"):
+        response = client.generic(
+            "POST",
+            "/webhooks/kinde",
+            data=delivery.body,
+            content_type="application/jwt",
+            CONTENT_LENGTH=length,
+        )
+        assert response.status_code in (200, 400), (length, response.status_code)
