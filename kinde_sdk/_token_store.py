@@ -267,6 +267,17 @@ class RecordCodec:
         )
 
 
+def check_token_store(store: Any) -> Optional[TokenStore]:
+    """``store`` if it is a token store (or None); else a clear configuration error (a
+    Redis URL or a redis client passed as is would otherwise fail later, untyped)."""
+    if store is not None and not isinstance(store, TokenStore):
+        raise KindeConfigurationError(
+            "token_store must be a kinde_sdk.auth token store (MemoryTokenStore, "
+            "RedisTokenStore, FileTokenStore)"
+        )
+    return store
+
+
 def shared_for(
     store: Optional[TokenStore],
     token_url: str,
@@ -275,13 +286,9 @@ def shared_for(
     client_secret: str,
 ) -> Optional[Shared]:
     """The flow's view of ``store`` for one set of credentials (None: in-process only)."""
+    store = check_token_store(store)
     if store is None or not store.shared:
         return None
-    if not isinstance(store, TokenStore):
-        raise KindeConfigurationError(
-            "token_store must be a kinde_sdk.auth token store (MemoryTokenStore, "
-            "RedisTokenStore, FileTokenStore)"
-        )
     name, key = _derive(store._secret_key, token_url, client_id, audience or "", client_secret)
     return Shared(
         store=store,
