@@ -38,7 +38,7 @@ import os
 import random
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ._error_copy import copy_error
@@ -72,7 +72,7 @@ class StoreOp:
     :class:`StoreUnavailable` when the store failed (any exception, or too slow)."""
 
     name: str
-    args: tuple[Any, ...]
+    args: tuple[Any, ...] = field(repr=False)  # a record may hold a token (encrypt=False)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class Flight:
 class Issued:
     """A token and when it stops being valid, in the provider's monotonic clock."""
 
-    token: str
+    token: str = field(repr=False)  # a bearer token: never in a repr or a log line
     expires_at: float
     refresh_at: float
 
@@ -211,7 +211,7 @@ def backoff_delay(failures: int, rand: Callable[[], float] = random.random) -> f
 
 @dataclass(frozen=True)
 class _Serve:
-    token: str
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
