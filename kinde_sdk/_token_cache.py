@@ -47,7 +47,7 @@ from ._token_core import (
 )
 from ._token_store import TokenStore, shared_for
 from ._transport import Response, Transport
-from .errors import KindeConnectionError, TokenError
+from .errors import KindeConfigurationError, KindeConnectionError, TokenError
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -107,6 +107,18 @@ def shared_slot(key: CacheKey) -> TokenSlot:
             slot = TokenSlot()
             _registry[key] = slot
         return slot
+
+
+def check_refresh_margin(value: Any) -> float:
+    """``value`` as seconds, or a clear error: a negative margin would serve tokens past
+    their expiry, a NaN one would make every call a token request."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value < float("inf")
+    ):
+        raise KindeConfigurationError("refresh_margin must be a finite number of seconds >= 0")
+    return float(value)
 
 
 def token_request_fields(
@@ -184,7 +196,7 @@ class TokenProviderBase(Generic[TransportT]):
             slot=self._slot,
             clock=clock,
             wall_clock=wall_clock,
-            refresh_margin=refresh_margin,
+            refresh_margin=check_refresh_margin(refresh_margin),
             flight_timeout=wait,
             shared=shared,
             rand=rand,

@@ -20,7 +20,11 @@ from typing import Optional
 from typing_extensions import Self
 
 from .._config import from_env, normalize_domain, require
-from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
+from .._token_cache import (
+    DEFAULT_REFRESH_MARGIN,
+    ClientCredentialsTokenProvider,
+    check_refresh_margin,
+)
 from .._token_store import TokenStore, check_token_store
 from .._transport import Response, Transport, default_transport
 from ..errors import KindeConfigurationError, KindeConnectionError, TokenError
@@ -70,9 +74,7 @@ class CredentialsSettings:
             self.domain = normalize_domain(
                 require(raw_domain, "domain", ["KINDE_HOST", "KINDE_DOMAIN"])
             )
-        if not isinstance(refresh_margin, (int, float)) or refresh_margin < 0:
-            raise KindeConfigurationError("refresh_margin must be a number of seconds >= 0")
-        self._refresh_margin = float(refresh_margin)
+        self._refresh_margin = check_refresh_margin(refresh_margin)
         self._token_store = check_token_store(token_store)
 
     def __repr__(self) -> str:

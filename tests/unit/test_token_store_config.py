@@ -29,3 +29,22 @@ def test_token_provider_refuses_a_token_store_that_is_not_one() -> None:
             transport=Transport(),
             token_store="redis://localhost:6379/0",  # type: ignore[arg-type]
         )
+
+
+@pytest.mark.parametrize("margin", [-5, float("nan"), float("inf"), True, "60"])
+def test_management_client_refuses_an_unusable_token_refresh_margin(margin: Any) -> None:
+    # Checked by the token cache itself: before, a negative margin served tokens past
+    # their expiry and a NaN one made every call a token request.
+    with pytest.raises(KindeConfigurationError, match="refresh_margin"):
+        ManagementClient(
+            "https://example.kinde.com", "client-id", "s3cret", token_refresh_margin=margin
+        )
+
+
+def test_client_credentials_refuses_an_unusable_refresh_margin() -> None:
+    from kinde_sdk.auth import ClientCredentials
+
+    with pytest.raises(KindeConfigurationError, match="refresh_margin"):
+        ClientCredentials(
+            "https://example.kinde.com", "client-id", "s3cret", refresh_margin=float("nan")
+        )
