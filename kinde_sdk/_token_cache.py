@@ -29,6 +29,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Optional, TypeVar
 
+from ._retry import DEFAULT_DEADLINE
 from ._token_core import (
     DEFAULT_REFRESH_MARGIN,
     FALLBACK_LIFETIME,
@@ -189,7 +190,7 @@ class TokenProviderBase(Generic[TransportT]):
         # Waiters wait for the leader's whole bounded work: its request (the transport's
         # deadline) and, with a shared store, its wait for another process.
         retry = getattr(transport, "retry", None)
-        wait = float(getattr(retry, "deadline", 120.0)) + FLIGHT_WAIT_SLACK
+        wait = float(getattr(retry, "deadline", DEFAULT_DEADLINE)) + FLIGHT_WAIT_SLACK
         if shared is not None:
             wait += shared.lock_wait
         self._flow = Flow(
