@@ -89,8 +89,15 @@ class TokenStore:
             ("lock_wait", lock_wait),
             ("retry_interval", retry_interval),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise KindeConfigurationError(f"token store {name} must be a positive number")
+            # Finite too: a NaN or infinite lock_wait would make a waiter wait forever.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < float("inf")
+            ):
+                raise KindeConfigurationError(
+                    f"token store {name} must be a finite positive number of seconds"
+                )
         if secret_key is not None and not isinstance(secret_key, (str, bytes)):
             raise KindeConfigurationError("token store secret_key must be str or bytes")
         if isinstance(secret_key, str):

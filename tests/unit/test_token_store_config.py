@@ -48,3 +48,14 @@ def test_client_credentials_refuses_an_unusable_refresh_margin() -> None:
         ClientCredentials(
             "https://example.kinde.com", "client-id", "s3cret", refresh_margin=float("nan")
         )
+
+
+@pytest.mark.parametrize("setting", ["lock_ttl", "lock_wait", "retry_interval"])
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_token_store_refuses_unusable_durations(tmp_path: Any, setting: str, value: Any) -> None:
+    # A NaN or infinite lock_wait was accepted: a process waiting for another's token
+    # then never gave up.
+    from kinde_sdk.auth import FileTokenStore
+
+    with pytest.raises(KindeConfigurationError, match=setting):
+        FileTokenStore(tmp_path / "tokens", **{setting: value})
