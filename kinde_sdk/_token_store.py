@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import secrets
 import threading
@@ -65,6 +66,15 @@ _ENCRYPTED = b"k1"
 _PLAIN = b"p1"
 
 
+def _check_seconds(name: str, value: Any) -> None:
+    # Finite too: a NaN or infinite lock_wait would make a waiter wait forever, an
+    # infinite socket_timeout block on a dead Redis.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise KindeConfigurationError(
+            f"token store {name} must be a finite positive number of seconds"
+        )
+
+
 class TokenStore:
     """Base of the token stores. A store is shared by every client given it.
 
@@ -89,15 +99,7 @@ class TokenStore:
             ("lock_wait", lock_wait),
             ("retry_interval", retry_interval),
         ):
-            # Finite too: a NaN or infinite lock_wait would make a waiter wait forever.
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 < value < float("inf")
-            ):
-                raise KindeConfigurationError(
-                    f"token store {name} must be a finite positive number of seconds"
-                )
+            _check_seconds(name, value)
         if secret_key is not None and not isinstance(secret_key, (str, bytes)):
             raise KindeConfigurationError("token store secret_key must be str or bytes")
         if isinstance(secret_key, str):
@@ -354,10 +356,7 @@ class RedisTokenStore(TokenStore):
             raise KindeConfigurationError("redis token store prefix must be a non-empty string")
         if (url is None) == (client is None):
             raise KindeConfigurationError("RedisTokenStore takes either url or client")
-        if isinstance(socket_timeout, bool) or not isinstance(socket_timeout, (int, float)):
-            raise KindeConfigurationError("redis token store socket_timeout must be a number")
-        if socket_timeout <= 0:
-            raise KindeConfigurationError("redis token store socket_timeout must be positive")
+        _check_seconds("socket_timeout", socket_timeout)
         self._prefix = prefix
         self._owns_client = client is None
         if client is None:

@@ -59,3 +59,12 @@ def test_token_store_refuses_unusable_durations(tmp_path: Any, setting: str, val
 
     with pytest.raises(KindeConfigurationError, match=setting):
         FileTokenStore(tmp_path / "tokens", **{setting: value})
+
+
+@pytest.mark.parametrize("value", [0, float("nan"), float("inf"), "1"])
+def test_redis_token_store_refuses_an_unusable_socket_timeout(value: Any) -> None:
+    # An infinite timeout was accepted: a dead Redis then blocked the caller for good.
+    from kinde_sdk.auth import RedisTokenStore
+
+    with pytest.raises(KindeConfigurationError, match="socket_timeout"):
+        RedisTokenStore("redis://127.0.0.1:1/0", socket_timeout=value)
