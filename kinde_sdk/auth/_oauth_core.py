@@ -583,9 +583,13 @@ class OAuthCore:
         """After a failed refresh: record it (unless the session ended on
         ``invalid_grant``) and return ``record`` when its token is still valid, to be
         served instead of the error; None means raise."""
-        if isinstance(exc, TokenError) and exc.error == "invalid_grant":
-            return None  # the session is gone; nothing to back off from
         key = self._store.get_device_id()
+        if isinstance(exc, TokenError) and exc.error == "invalid_grant":
+            # The session is gone, and its failures with it: the next session of this
+            # device must not start with their longer backoff.
+            with self._lock:
+                self._refresh_failures.pop(key, None)
+            return None
         now = self._clock()
         with self._lock:
             failure = _Failure.after(self._refresh_failures.pop(key, None), exc, now)
