@@ -106,7 +106,7 @@ class Flight:
     register a callback that wakes a future on their own event loop.
     """
 
-    __slots__ = ("_callbacks", "_lock", "abandoned", "done", "error", "token")
+    __slots__ = ("_callbacks", "_lock", "done", "error", "token")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,15 +114,13 @@ class Flight:
         self.done = threading.Event()
         self.token: Optional[str] = None
         self.error: Optional[TokenError] = None
-        # The leader stopped without a result (cancelled, interrupted): waiters decide again.
-        self.abandoned = False
 
     def finish(self, token: Optional[str] = None, error: Optional[TokenError] = None) -> None:
         with self._lock:
             if self.done.is_set():
                 return
+            # Neither (the leader was cancelled or interrupted): waiters decide again.
             self.token, self.error = token, error
-            self.abandoned = token is None and error is None
             self.done.set()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
