@@ -181,11 +181,11 @@ class TokenProviderBase(Generic[TransportT]):
         self._client_secret = client_secret
         self._transport = transport
         self._clock = clock
-        self.token_store = token_store
-        self._key = CacheKey(
-            token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
+        self._slot = shared_slot(
+            CacheKey(
+                token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
+            )
         )
-        self._slot = shared_slot(self._key)
         shared = shared_for(token_store, token_url, client_id, audience, client_secret)
         # Waiters wait for the leader's whole bounded work: its request (the transport's
         # deadline) and, with a shared store, its wait for another process.
