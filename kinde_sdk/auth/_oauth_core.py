@@ -211,8 +211,14 @@ class OAuthCore:
             scopes if scopes is not None else from_env(None, "KINDE_SCOPES")
         )
         for name, value in (("refresh_margin", refresh_margin), ("pending_ttl", pending_ttl)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise KindeConfigurationError(f"{name} must be a number of seconds >= 0")
+            # Finite: a NaN refresh_margin never found a token due (expired ones were
+            # served for good), an infinite one refreshed on every call.
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not 0 <= value < math.inf
+            ):
+                raise KindeConfigurationError(f"{name} must be a finite number of seconds >= 0")
         self.refresh_margin = float(refresh_margin)
         self.pending_ttl = float(pending_ttl)
         self.leeway = leeway
