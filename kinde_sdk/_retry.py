@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Literal, Optional
 
+from .errors import KindeConfigurationError
+
 # Statuses that say "try again later". A plain 500 is in the set too, as Stripe and
 # OpenAI retry it: it is usually transient, and only idempotent requests are retried on
 # a status, so repeating one cannot do anything twice.
@@ -50,23 +52,38 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = field(default=RETRY_STATUSES)
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if self.deadline <= 0:
-            raise ValueError("deadline must be > 0")
-        if self.backoff_base < 0 or self.backoff_max < 0 or self.retry_after_max < 0:
-            raise ValueError("backoff_base, backoff_max and retry_after_max must be >= 0")
-        statuses: Iterable[int] = self.retry_statuses
-        if isinstance(statuses, (str, bytes)) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
+        # KindeConfigurationError (a ValueError): the public policy's bad input is typed,
+        # a wrong type included (it would otherwise fail mid-request, untyped).
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
         ):
-            raise ValueError("retry_statuses must be HTTP status codes (integers 100-599)")
+            raise KindeConfigurationError("max_retries must be an integer >= 0")
+        for name in ("backoff_base", "backoff_max", "retry_after_max", "deadline"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise KindeConfigurationError(f"{name} must be a number of seconds >= 0")
+        if self.deadline == 0:
+            raise KindeConfigurationError("deadline must be > 0")
+        statuses: Iterable[int] = self.retry_statuses
+        if (
+            not isinstance(statuses, Iterable)
+            or isinstance(statuses, (str, bytes))
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
+            )
+        ):
+            raise KindeConfigurationError(
+                "retry_statuses must be HTTP status codes (integers 100-599)"
+            )
         # A list or set given by the caller becomes a frozenset: the policy stays hashable.
         object.__setattr__(self, "retry_statuses", frozenset(statuses))
 
     def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**n)]."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2.0**retry_number))
+        # The exponent is bounded (as in failure_backoff): 2.0**1024 overflows.
+        ceiling = min(self.backoff_max, self.backoff_base * (2.0 ** min(retry_number, 32)))
         return ceiling * rand()
 
 
@@ -76,8 +93,6 @@ def client_policy(retry: Optional[RetryPolicy], max_retries: int, deadline: floa
     if retry is None:
         return RetryPolicy(max_retries=max_retries, deadline=deadline)
     if max_retries != DEFAULT_MAX_RETRIES or deadline != DEFAULT_DEADLINE:
-        from .errors import KindeConfigurationError
-
         raise KindeConfigurationError(
             "pass either retry=RetryPolicy(...) or max_retries/deadline, not both"
         )

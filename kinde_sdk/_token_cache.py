@@ -29,6 +29,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Optional, TypeVar
 
+from ._retry import DEFAULT_DEADLINE
 from ._token_core import (
     DEFAULT_REFRESH_MARGIN,
     FALLBACK_LIFETIME,
@@ -47,7 +48,7 @@ from ._token_core import (
 )
 from ._token_store import TokenStore, shared_for
 from ._transport import Response, Transport
-from .errors import KindeConnectionError, TokenError
+from .errors import KindeConfigurationError, KindeConnectionError, TokenError
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -109,6 +110,18 @@ def shared_slot(key: CacheKey) -> TokenSlot:
         return slot
 
 
+def check_refresh_margin(value: Any) -> float:
+    """``value`` as seconds, or a clear error: a negative margin would serve tokens past
+    their expiry, a NaN one would make every call a token request."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value < float("inf")
+    ):
+        raise KindeConfigurationError("refresh_margin must be a finite number of seconds >= 0")
+    return float(value)
+
+
 def token_request_fields(
     client_id: str, client_secret: str, audience: Optional[str]
 ) -> list[tuple[str, str]]:
@@ -168,23 +181,23 @@ class TokenProviderBase(Generic[TransportT]):
         self._client_secret = client_secret
         self._transport = transport
         self._clock = clock
-        self.token_store = token_store
-        self._key = CacheKey(
-            token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
+        self._slot = shared_slot(
+            CacheKey(
+                token_url, client_id, audience, credentials_fingerprint(client_id, client_secret)
+            )
         )
-        self._slot = shared_slot(self._key)
         shared = shared_for(token_store, token_url, client_id, audience, client_secret)
         # Waiters wait for the leader's whole bounded work: its request (the transport's
         # deadline) and, with a shared store, its wait for another process.
         retry = getattr(transport, "retry", None)
-        wait = float(getattr(retry, "deadline", 120.0)) + FLIGHT_WAIT_SLACK
+        wait = float(getattr(retry, "deadline", DEFAULT_DEADLINE)) + FLIGHT_WAIT_SLACK
         if shared is not None:
             wait += shared.lock_wait
         self._flow = Flow(
             slot=self._slot,
             clock=clock,
             wall_clock=wall_clock,
-            refresh_margin=refresh_margin,
+            refresh_margin=check_refresh_margin(refresh_margin),
             flight_timeout=wait,
             shared=shared,
             rand=rand,

@@ -38,7 +38,7 @@ import os
 import random
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ._error_copy import copy_error
@@ -72,7 +72,7 @@ class StoreOp:
     :class:`StoreUnavailable` when the store failed (any exception, or too slow)."""
 
     name: str
-    args: tuple[Any, ...]
+    args: tuple[Any, ...] = field(repr=False)  # a record may hold a token (encrypt=False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Flight:
     register a callback that wakes a future on their own event loop.
     """
 
-    __slots__ = ("_callbacks", "_lock", "abandoned", "done", "error", "token")
+    __slots__ = ("_callbacks", "_lock", "done", "error", "token")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,15 +114,13 @@ class Flight:
         self.done = threading.Event()
         self.token: Optional[str] = None
         self.error: Optional[TokenError] = None
-        # The leader stopped without a result (cancelled, interrupted): waiters decide again.
-        self.abandoned = False
 
     def finish(self, token: Optional[str] = None, error: Optional[TokenError] = None) -> None:
         with self._lock:
             if self.done.is_set():
                 return
+            # Neither (the leader was cancelled or interrupted): waiters decide again.
             self.token, self.error = token, error
-            self.abandoned = token is None and error is None
             self.done.set()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
@@ -141,7 +139,7 @@ class Flight:
 class Issued:
     """A token and when it stops being valid, in the provider's monotonic clock."""
 
-    token: str
+    token: str = field(repr=False)  # a bearer token: never in a repr or a log line
     expires_at: float
     refresh_at: float
 
@@ -211,7 +209,7 @@ def backoff_delay(failures: int, rand: Callable[[], float] = random.random) -> f
 
 @dataclass(frozen=True)
 class _Serve:
-    token: str
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)

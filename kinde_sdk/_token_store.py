@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import secrets
 import threading
@@ -65,6 +66,15 @@ _ENCRYPTED = b"k1"
 _PLAIN = b"p1"
 
 
+def _check_seconds(name: str, value: Any) -> None:
+    # Finite too: a NaN or infinite lock_wait would make a waiter wait forever, an
+    # infinite socket_timeout block on a dead Redis.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise KindeConfigurationError(
+            f"token store {name} must be a finite positive number of seconds"
+        )
+
+
 class TokenStore:
     """Base of the token stores. A store is shared by every client given it.
 
@@ -89,8 +99,7 @@ class TokenStore:
             ("lock_wait", lock_wait),
             ("retry_interval", retry_interval),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise KindeConfigurationError(f"token store {name} must be a positive number")
+            _check_seconds(name, value)
         if secret_key is not None and not isinstance(secret_key, (str, bytes)):
             raise KindeConfigurationError("token store secret_key must be str or bytes")
         if isinstance(secret_key, str):
@@ -267,6 +276,17 @@ class RecordCodec:
         )
 
 
+def check_token_store(store: Any) -> Optional[TokenStore]:
+    """``store`` if it is a token store (or None); else a clear configuration error (a
+    Redis URL or a redis client passed as is would otherwise fail later, untyped)."""
+    if store is not None and not isinstance(store, TokenStore):
+        raise KindeConfigurationError(
+            "token_store must be a kinde_sdk.auth token store (MemoryTokenStore, "
+            "RedisTokenStore, FileTokenStore)"
+        )
+    return store
+
+
 def shared_for(
     store: Optional[TokenStore],
     token_url: str,
@@ -275,13 +295,9 @@ def shared_for(
     client_secret: str,
 ) -> Optional[Shared]:
     """The flow's view of ``store`` for one set of credentials (None: in-process only)."""
+    store = check_token_store(store)
     if store is None or not store.shared:
         return None
-    if not isinstance(store, TokenStore):
-        raise KindeConfigurationError(
-            "token_store must be a kinde_sdk.auth token store (MemoryTokenStore, "
-            "RedisTokenStore, FileTokenStore)"
-        )
     name, key = _derive(store._secret_key, token_url, client_id, audience or "", client_secret)
     return Shared(
         store=store,
@@ -340,10 +356,7 @@ class RedisTokenStore(TokenStore):
             raise KindeConfigurationError("redis token store prefix must be a non-empty string")
         if (url is None) == (client is None):
             raise KindeConfigurationError("RedisTokenStore takes either url or client")
-        if isinstance(socket_timeout, bool) or not isinstance(socket_timeout, (int, float)):
-            raise KindeConfigurationError("redis token store socket_timeout must be a number")
-        if socket_timeout <= 0:
-            raise KindeConfigurationError("redis token store socket_timeout must be positive")
+        _check_seconds("socket_timeout", socket_timeout)
         self._prefix = prefix
         self._owns_client = client is None
         if client is None:

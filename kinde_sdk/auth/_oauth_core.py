@@ -211,8 +211,14 @@ class OAuthCore:
             scopes if scopes is not None else from_env(None, "KINDE_SCOPES")
         )
         for name, value in (("refresh_margin", refresh_margin), ("pending_ttl", pending_ttl)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise KindeConfigurationError(f"{name} must be a number of seconds >= 0")
+            # Finite: a NaN refresh_margin never found a token due (expired ones were
+            # served for good), an infinite one refreshed on every call.
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not 0 <= value < math.inf
+            ):
+                raise KindeConfigurationError(f"{name} must be a finite number of seconds >= 0")
         self.refresh_margin = float(refresh_margin)
         self.pending_ttl = float(pending_ttl)
         self.leeway = leeway
@@ -583,9 +589,13 @@ class OAuthCore:
         """After a failed refresh: record it (unless the session ended on
         ``invalid_grant``) and return ``record`` when its token is still valid, to be
         served instead of the error; None means raise."""
-        if isinstance(exc, TokenError) and exc.error == "invalid_grant":
-            return None  # the session is gone; nothing to back off from
         key = self._store.get_device_id()
+        if isinstance(exc, TokenError) and exc.error == "invalid_grant":
+            # The session is gone, and its failures with it: the next session of this
+            # device must not start with their longer backoff.
+            with self._lock:
+                self._refresh_failures.pop(key, None)
+            return None
         now = self._clock()
         with self._lock:
             failure = _Failure.after(self._refresh_failures.pop(key, None), exc, now)

@@ -20,8 +20,12 @@ from typing import Optional
 from typing_extensions import Self
 
 from .._config import from_env, normalize_domain, require
-from .._token_cache import DEFAULT_REFRESH_MARGIN, ClientCredentialsTokenProvider
-from .._token_store import TokenStore
+from .._token_cache import (
+    DEFAULT_REFRESH_MARGIN,
+    ClientCredentialsTokenProvider,
+    check_refresh_margin,
+)
+from .._token_store import TokenStore, check_token_store
 from .._transport import Response, Transport, default_transport
 from ..errors import KindeConfigurationError, KindeConnectionError, TokenError
 from ._oauth_core import DISCOVERY_PATH, check_endpoint
@@ -70,12 +74,8 @@ class CredentialsSettings:
             self.domain = normalize_domain(
                 require(raw_domain, "domain", ["KINDE_HOST", "KINDE_DOMAIN"])
             )
-        if not isinstance(refresh_margin, (int, float)) or refresh_margin < 0:
-            raise KindeConfigurationError("refresh_margin must be a number of seconds >= 0")
-        self._refresh_margin = float(refresh_margin)
-        if token_store is not None and not isinstance(token_store, TokenStore):
-            raise KindeConfigurationError("token_store must be a kinde_sdk.auth token store")
-        self._token_store = token_store
+        self._refresh_margin = check_refresh_margin(refresh_margin)
+        self._token_store = check_token_store(token_store)
 
     def __repr__(self) -> str:
         return (

@@ -22,7 +22,7 @@ import pytest
 from kinde_sdk._async_transport import AsyncTransport
 from kinde_sdk._retry import RetryPolicy
 from kinde_sdk._transport import Transport
-from kinde_sdk.auth._oauth_core import REFRESH_BACKOFF_MAX
+from kinde_sdk.auth._oauth_core import REFRESH_BACKOFF_BASE, REFRESH_BACKOFF_MAX
 from kinde_sdk.auth.async_oauth import AsyncOAuth
 from kinde_sdk.auth.oauth import OAuth
 from kinde_sdk.errors import KindeError, KindeTimeoutError, TokenError
@@ -142,6 +142,33 @@ def test_failures_back_off_with_growing_waits(server: HostileServer) -> None:
     assert len(attempts_at) < 120 / 0.25 / 4  # far fewer than one per caller
     assert gaps[-1] > gaps[0]  # the waits grow
     assert max(gaps) <= REFRESH_BACKOFF_MAX + 0.25
+
+
+def test_a_session_ended_by_invalid_grant_takes_its_backoff_along(server: HostileServer) -> None:
+    clock = Clock()
+    with Transport(timeout=5, retry=POLICY) as transport:
+        client = OAuth(**oauth_settings(server), transport=transport, clock=clock)
+        server.routes[TOKEN] = Route(status=503, body=b"{}")
+        store(client, clock, expires_in=-10)
+        for _ in range(6):  # six failures in a row: the next backoff would be the cap
+            with pytest.raises(KindeError):
+                client.get_access_token()
+            clock.now += REFRESH_BACKOFF_MAX + 1
+        server.routes[TOKEN] = Route(status=400, body=b'{"error":"invalid_grant"}')
+        with pytest.raises(TokenError):
+            client.get_access_token()
+        assert client.get_tokens() is None  # the session ended
+        # A new session on the same device: its first failure backs off as a first one
+        # (at most REFRESH_BACKOFF_BASE), not with the ended session's count.
+        server.routes[TOKEN] = Route(status=503, body=b"{}")
+        store(client, clock, expires_in=-10)
+        with pytest.raises(KindeError):
+            client.get_access_token()
+        before = server.count(TOKEN)
+        clock.now += REFRESH_BACKOFF_BASE + 0.01
+        with pytest.raises(KindeError):
+            client.get_access_token()
+        assert server.count(TOKEN) == before + 1
 
 
 async def test_async_an_expired_session_and_a_failing_endpoint_make_one_request(

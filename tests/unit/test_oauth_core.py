@@ -50,6 +50,14 @@ def test_refresh_due_decisions() -> None:
     assert c._refresh_due(record(-1, refresh=False)) == (None, False)  # expired, no way out
 
 
+@pytest.mark.parametrize("setting", ["refresh_margin", "pending_ttl"])
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True, "60"])
+def test_durations_must_be_finite_seconds(setting: str, value: Any) -> None:
+    # A NaN refresh_margin was accepted: no token was ever due, expired ones were served.
+    with pytest.raises(KindeConfigurationError, match=setting):
+        core(**{setting: value})
+
+
 def test_still_due_after_waiting() -> None:
     c = core(refresh_margin=60)
     seen = record(30)

@@ -21,6 +21,7 @@ from kinde_sdk._retry import (
     parse_retry_after,
     status_is_retryable,
 )
+from kinde_sdk.errors import KindeConfigurationError
 
 
 def never_called() -> float:
@@ -60,9 +61,25 @@ def test_defaults() -> None:
     assert policy.retry_after_max == DEFAULT_RETRY_AFTER_MAX
 
 
-@pytest.mark.parametrize("kwargs", [{"max_retries": -1}, {"deadline": 0}, {"deadline": -5}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_retries": -1},
+        {"max_retries": None},
+        {"max_retries": 1.5},
+        {"max_retries": True},
+        {"deadline": 0},
+        {"deadline": -5},
+        {"deadline": float("nan")},
+        {"deadline": "5"},
+        {"backoff_base": None},
+        {"retry_statuses": None},
+    ],
+)
 def test_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    # Typed (a KindeConfigurationError is a ValueError), wrong types included: these
+    # raised a bare TypeError, or (NaN) were accepted.
+    with pytest.raises(KindeConfigurationError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
@@ -242,7 +259,7 @@ def test_retry_statuses_are_configurable() -> None:
     ],
 )
 def test_retry_policy_refuses_nonsense(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(KindeConfigurationError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
@@ -267,3 +284,9 @@ def test_errors_after_sending_are_retryable_only_when_idempotent(
     method: str, retryable: bool
 ) -> None:
     assert error_is_retryable(method, sent=True) is retryable
+
+
+def test_backoff_of_a_late_retry_does_not_overflow() -> None:
+    # 2.0**1024 raised OverflowError: the exponent is bounded, the cap applies.
+    policy = RetryPolicy(max_retries=5000, backoff_base=0.5, backoff_max=8.0)
+    assert policy.backoff(4000, rand=lambda: 1.0) == 8.0

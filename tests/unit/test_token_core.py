@@ -208,3 +208,11 @@ def test_a_forked_child_does_not_inherit_a_flight() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     leader.close()
+
+
+def test_reprs_of_the_flow_values_hold_no_token() -> None:
+    from kinde_sdk._token_core import Issued, StoreOp, _Serve
+
+    assert "secret-token" not in repr(Issued("secret-token", 10.0, 5.0))
+    assert "secret-token" not in repr(_Serve("secret-token"))
+    assert "secret-token" not in repr(StoreOp("set", ("name", b"p1secret-token", 1.0)))
