@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import math
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from .errors import KindeConfigurationError
@@ -175,3 +176,19 @@ def dotenv_note() -> str:
     if state.read:
         return f" (the .env file {state.path} was read and does not set it)"
     return f" (the .env file {state.path} was NOT read: {state.reason})"
+
+
+def check_seconds(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite number of seconds, > 0 (or >= 0 with ``allow_zero``); else a
+    KindeConfigurationError naming ``name``. Finite, because a NaN compares false with
+    everything (a NaN margin never makes a token due, a NaN wait never ends) and an
+    infinite timeout is no timeout; never a bool, which Python counts as a number."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (value >= 0 if allow_zero else value > 0)
+        or value == math.inf
+    ):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise KindeConfigurationError(f"{name} must be a finite number of seconds {bound}")
+    return float(value)

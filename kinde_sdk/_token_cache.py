@@ -29,6 +29,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Optional, TypeVar
 
+from ._config import check_seconds
 from ._retry import DEFAULT_DEADLINE
 from ._token_core import (
     DEFAULT_REFRESH_MARGIN,
@@ -48,7 +49,7 @@ from ._token_core import (
 )
 from ._token_store import TokenStore, shared_for
 from ._transport import Response, Transport
-from .errors import KindeConfigurationError, KindeConnectionError, TokenError
+from .errors import KindeConnectionError, TokenError
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -113,13 +114,7 @@ def shared_slot(key: CacheKey) -> TokenSlot:
 def check_refresh_margin(value: Any) -> float:
     """``value`` as seconds, or a clear error: a negative margin would serve tokens past
     their expiry, a NaN one would make every call a token request."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 <= value < float("inf")
-    ):
-        raise KindeConfigurationError("refresh_margin must be a finite number of seconds >= 0")
-    return float(value)
+    return check_seconds(value, "refresh_margin", allow_zero=True)
 
 
 def token_request_fields(

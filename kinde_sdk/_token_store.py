@@ -38,7 +38,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import os
 import secrets
 import threading
@@ -47,6 +46,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from ._config import check_seconds
 from ._token_core import Shared
 from .errors import KindeConfigurationError, TokenError
 
@@ -64,15 +64,6 @@ _STALE_TMP_AGE = 60.0  # seconds: no write of a few hundred bytes takes this lon
 
 _ENCRYPTED = b"k1"
 _PLAIN = b"p1"
-
-
-def _check_seconds(name: str, value: Any) -> None:
-    # Finite too: a NaN or infinite lock_wait would make a waiter wait forever, an
-    # infinite socket_timeout block on a dead Redis.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise KindeConfigurationError(
-            f"token store {name} must be a finite positive number of seconds"
-        )
 
 
 class TokenStore:
@@ -99,7 +90,7 @@ class TokenStore:
             ("lock_wait", lock_wait),
             ("retry_interval", retry_interval),
         ):
-            _check_seconds(name, value)
+            check_seconds(value, f"token store {name}")
         if secret_key is not None and not isinstance(secret_key, (str, bytes)):
             raise KindeConfigurationError("token store secret_key must be str or bytes")
         if isinstance(secret_key, str):
@@ -356,7 +347,7 @@ class RedisTokenStore(TokenStore):
             raise KindeConfigurationError("redis token store prefix must be a non-empty string")
         if (url is None) == (client is None):
             raise KindeConfigurationError("RedisTokenStore takes either url or client")
-        _check_seconds("socket_timeout", socket_timeout)
+        check_seconds(socket_timeout, "token store socket_timeout")
         self._prefix = prefix
         self._owns_client = client is None
         if client is None:

@@ -32,7 +32,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, Callable, NoReturn, Optional, Protocol, Union
 from urllib.parse import urlsplit
 
-from .._config import from_env, is_loopback_host, normalize_domain, require
+from .._config import check_seconds, from_env, is_loopback_host, normalize_domain, require
 from .._error_copy import copy_error
 from .._retry import failure_backoff
 from ..core.storage import NamespacedStorage, StorageBackend, StorageConfig, StorageManager
@@ -210,17 +210,10 @@ class OAuthCore:
         self.scopes = _flow.normalize_scopes(
             scopes if scopes is not None else from_env(None, "KINDE_SCOPES")
         )
-        for name, value in (("refresh_margin", refresh_margin), ("pending_ttl", pending_ttl)):
-            # Finite: a NaN refresh_margin never found a token due (expired ones were
-            # served for good), an infinite one refreshed on every call.
-            if (
-                not isinstance(value, (int, float))
-                or isinstance(value, bool)
-                or not 0 <= value < math.inf
-            ):
-                raise KindeConfigurationError(f"{name} must be a finite number of seconds >= 0")
-        self.refresh_margin = float(refresh_margin)
-        self.pending_ttl = float(pending_ttl)
+        # Finite: a NaN refresh_margin never found a token due (expired ones were served
+        # for good), an infinite one refreshed on every call.
+        self.refresh_margin = check_seconds(refresh_margin, "refresh_margin", allow_zero=True)
+        self.pending_ttl = check_seconds(pending_ttl, "pending_ttl", allow_zero=True)
         self.leeway = leeway
         self._clock = clock
         self._storage: _Store

@@ -24,14 +24,14 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import Any, Optional
 
-from ..errors import InvalidWebhookError, KindeConfigurationError
+from .._config import check_seconds
+from ..errors import InvalidWebhookError
 
 __all__ = [
     "DEFAULT_WEBHOOK_TOLERANCE",
     "TOKEN_ONLY_CLAIMS",
     "check_tolerance",
     "check_webhook_claims",
-    "positive_seconds",
     "webhook_issued_at",
 ]
 
@@ -40,17 +40,8 @@ TOKEN_ONLY_CLAIMS = ("azp", "scp", "gty", "nonce", "at_hash", "auth_time")
 _MAX_EVENT_FIELD = 512
 
 
-def positive_seconds(value: float, name: str) -> float:
-    """``value`` as a finite number of seconds > 0; KindeConfigurationError naming
-    ``name`` otherwise (the webhook settings of the validator and the receiver)."""
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise KindeConfigurationError(f"{name} must be a finite number of seconds > 0")
-    return number
-
-
 def check_tolerance(value: float) -> float:
-    return positive_seconds(value, "webhook_tolerance")
+    return check_seconds(value, "webhook_tolerance")
 
 
 def webhook_issued_at(claims: Mapping[str, Any]) -> Optional[float]:

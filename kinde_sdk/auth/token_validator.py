@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 import time
 from collections.abc import Generator, Iterable
 from typing import Any, Callable, Optional, TypeVar, Union, cast
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 from jwt import PyJWK
 from typing_extensions import Self
 
-from .._config import is_loopback_host, normalize_domain
+from .._config import check_seconds, is_loopback_host, normalize_domain
 from .._transport import Transport, default_transport
 from ..errors import (
     InvalidTokenError,
@@ -80,14 +79,6 @@ def _check_jwks_url(url: str) -> str:
     )
 
 
-def _seconds(value: float, setting: str, *, positive: bool = False) -> float:
-    number = float(value)
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise KindeConfigurationError(f"{setting} must be a finite number of seconds {bound}")
-    return number
-
-
 # A verification, written once for both shells: it yields (kid, alg) whenever it needs
 # the signing key and is sent the key back (or has the key lookup's error thrown in).
 # The sync validator drives it with a blocking JWKS lookup, the async one awaits it.
@@ -126,10 +117,10 @@ class TokenValidatorCore:
         self.issuer = issuer if issuer is not None else origin
         self.audience = normalize_audience(audience)
         self.algorithms = validate_algorithms(algorithms)
-        self.leeway = _seconds(leeway, "leeway")
+        self.leeway = check_seconds(leeway, "leeway", allow_zero=True)
         self.jwks_url = _check_jwks_url(jwks_url) if jwks_url else origin + JWKS_PATH
-        self._jwks_ttl = _seconds(jwks_cache_ttl, "jwks_cache_ttl", positive=True)
-        self._jwks_cooldown = _seconds(jwks_cooldown, "jwks_cooldown")
+        self._jwks_ttl = check_seconds(jwks_cache_ttl, "jwks_cache_ttl")
+        self._jwks_cooldown = check_seconds(jwks_cooldown, "jwks_cooldown", allow_zero=True)
         self.webhook_tolerance = check_tolerance(webhook_tolerance)
         self._clock = clock
         self._cache = VerifiedTokenCache(max_cached_tokens)

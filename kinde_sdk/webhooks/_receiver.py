@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar, Union
 
-from .._config import normalize_domain
-from ..auth._webhook_core import positive_seconds
+from .._config import check_seconds, normalize_domain
 from ..core.storage import StorageBackend, StorageConfig, create_storage
 from ..errors import KindeConfigurationError
 from ._events import WebhookEvent, parse_event
@@ -135,8 +134,8 @@ class WebhookReceiver:
             raise KindeConfigurationError("validator must be a TokenValidator")
         self.validator: TokenValidator = validator
         self.dedupe = bool(dedupe)
-        self.retention = positive_seconds(retention, "retention")
-        self.processing_timeout = positive_seconds(processing_timeout, "processing_timeout")
+        self.retention = check_seconds(retention, "retention")
+        self.processing_timeout = check_seconds(processing_timeout, "processing_timeout")
         self._storage: StorageBackend = create_storage(storage)
         self._clock = clock
         self._lock = threading.Lock()

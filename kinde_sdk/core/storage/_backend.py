@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn, Union
 
+from ..._config import check_seconds
 from ...errors import KindeConfigurationError
 from ._errors import StorageSerializationError
 
@@ -76,12 +77,9 @@ def check_key(key: object) -> str:
 
 
 def check_ttl(ttl: object) -> float:
-    """A lifetime in seconds: a finite number > 0."""
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise ValueError("ttl must be a number of seconds > 0")
-    if ttl == float("inf"):
-        raise ValueError("ttl must be finite")
-    return float(ttl)
+    """A lifetime in seconds: a finite number > 0 (KindeConfigurationError, a
+    ValueError, otherwise)."""
+    return check_seconds(ttl, "ttl")
 
 
 def check_options(backend: str, options: Mapping[str, Any], allowed: Iterable[str]) -> None:
